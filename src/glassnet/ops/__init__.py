@@ -1,0 +1,15 @@
+"""Primitive ops: one class per op, forward and backward side by side."""
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .function import Function, unbroadcast
+from .fused import Linear, SoftmaxCrossEntropy
+from .math import (Abs, Add, Clip, Div, Exp, Log, MatMul, Max, Maximum, Mean, Mul, Neg, Pow,
+                   Sqrt, Sub, Sum, Where)
+from .shape import Concatenate, GetItem, Pad, Reshape, Stack, Transpose
+
+__all__ = [
+    "Function", "unbroadcast",
+    "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Maximum", "Where", "Exp", "Log", "Sqrt", "Abs",
+    "Clip", "MatMul", "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Concatenate",
+    "Stack", "Pad", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus", "Softmax",
+    "LogSoftmax", "GELU", "Linear", "SoftmaxCrossEntropy",
+]

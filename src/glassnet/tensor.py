@@ -1,0 +1,253 @@
+"""The Tensor: an ndarray that remembers how it was made, and backward().
+
+A Tensor produced by an op while recording is on keeps a reference to the op
+(``grad_fn``), and the op keeps its inputs: that chain is the computation
+graph. ``backward()`` walks it from the output back to the leaves in reverse
+topological order, applying the chain rule once per node.
+"""
+import contextlib
+
+import numpy as np
+
+from .backend import DEFAULT_DTYPE, get_array_module
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager that stops graph recording (inference, updates).
+
+    >>> x = Tensor([1.0, 2.0], requires_grad=True)
+    >>> with no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Context manager that turns graph recording back on inside ``no_grad``."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled():
+    """Whether ops record the graph right now."""
+    return _grad_enabled
+
+
+def _as_array(data, dtype=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    xp = get_array_module(data)
+    if dtype is not None:
+        return xp.asarray(data, dtype=dtype)
+    arr = xp.asarray(data)
+    if arr.dtype.kind != "f" or not hasattr(data, "dtype"):
+        # NOTE: Python numbers, lists, ints and bools become float32; floating
+        # arrays keep their dtype, so gradient checks can run in float64.
+        arr = arr.astype(DEFAULT_DTYPE)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Args:
+        data: array-like. Floating NumPy arrays keep their dtype (float32
+            or float64); Python numbers, lists and integer arrays become
+            float32.
+        requires_grad: record operations on this tensor so that
+            ``backward()`` fills its ``grad``. Defaults to ``False``.
+        dtype: force a dtype. Defaults to ``None`` (see ``data``).
+        name: an optional label shown in ``repr`` and error messages.
+
+    >>> a = Tensor(5.0, requires_grad=True)
+    >>> b = Tensor(3.0, requires_grad=True)
+    >>> c = Tensor(2.0, requires_grad=True)
+    >>> J = 3 * (a + b * c)            # seed 003's computation graph
+    >>> J.backward()
+    >>> float(J.item()), float(a.grad), float(b.grad), float(c.grad)
+    (33.0, 3.0, 6.0, 9.0)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __array_priority__ = 100  # ndarray op Tensor defers to Tensor's reflected ops
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _as_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require grad, got dtype {self.data.dtype}")
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self.name = name
+
+    # -- array-like properties ---------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        """True for tensors made by the user rather than by an op."""
+        return self.grad_fn is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def numpy(self):
+        """The underlying array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def detach(self):
+        """A new tensor sharing the data, cut from the graph."""
+        return Tensor(self.data, name=self.name)
+
+    def astype(self, dtype):
+        """A copy in another floating dtype (not differentiable)."""
+        return Tensor(self.data.astype(dtype), requires_grad=self.requires_grad)
+
+    def zero_grad(self):
+        self.grad = None
+
+    def __repr__(self):
+        body = np.array2string(np.asarray(self.data), separator=", ", precision=4, threshold=20,
+                               prefix="Tensor(")
+        extras = [f"dtype={self.dtype}"]
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"Tensor({body}, {', '.join(extras)})"
+
+    def _label(self):
+        label = f"tensor of shape {self.shape}"
+        return f"{label} named {self.name!r}" if self.name else label
+
+    # -- differentiation ----------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf.
+
+        Args:
+            grad: the gradient flowing into this tensor, same shape as it.
+                Defaults to ``None``, allowed only for one-element tensors
+                (it then stands for 1).
+            retain_graph: keep the graph so that ``backward`` can run through
+                it again. Defaults to ``False`` (the graph is released).
+
+        Raises:
+            RuntimeError: this tensor has no graph (it was made under
+                ``no_grad`` or from tensors that do not require grad), the
+                graph was already released, or ``grad`` is missing for a
+                non-scalar tensor.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"backward() called on a {self._label()} that has no graph: it does not require "
+                "grad (it was created under no_grad() or from tensors with requires_grad=False)"
+            )
+        xp = get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without grad works only for a one-element tensor, got shape "
+                    f"{self.shape}; pass grad= with that shape"
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = _as_array(grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad must have shape {self.shape}, got {grad.shape}")
+
+        order = _topological_order(self)
+        grads = {id(self): grad}
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            fn = node.grad_fn
+            if fn is None:
+                node.grad = g if node.grad is None else node.grad + g
+                continue
+            if fn.inputs is None:
+                raise RuntimeError(
+                    "backward() through a graph that was already released; pass "
+                    "retain_graph=True to the first backward() to go through it twice"
+                )
+            gxs = fn.backward(g)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            for x, gx in zip(fn.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                key = id(x)
+                grads[key] = gx if key not in grads else grads[key] + gx
+        if not retain_graph:
+            for node in order:
+                if node.grad_fn is not None:
+                    node.grad_fn.release()
+
+    # -- operators are attached in ops.py -----------------------------------
+
+
+def _topological_order(root):
+    """Nodes that need a gradient, inputs before outputs, without recursion."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        fn = node.grad_fn
+        if fn is not None and fn.inputs is not None:
+            for x in fn.inputs:
+                if x.requires_grad and id(x) not in visited:
+                    stack.append((x, False))
+    return order
+
+
+def as_tensor(x, like=None):
+    """``x`` as a Tensor; Python scalars take the dtype of ``like``."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, (int, float)):
+        return Tensor(like.data.dtype.type(x))
+    return Tensor(x)

@@ -1,12 +1,15 @@
 """glassnet: a neural-network library written from scratch on NumPy."""
 from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operators
+from . import functional, metrics, nn, optim, random
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
+from .random import set_seed
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
-    "concatenate", "stack", "pad", "where", "__version__",
+    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "set_seed",
+    "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
+    "__version__",
 ]

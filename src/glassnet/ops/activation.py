@@ -39,7 +39,7 @@ class Tanh(Function):
 class ReLU(Function):
     def forward(self, x):
         self.mask = x > 0
-        return x * self.mask
+        return get_array_module(x).maximum(x, 0)
 
     def backward(self, gy):
         return gy * self.mask

@@ -1,0 +1,154 @@
+"""Weight initializers: ``init(shape, rng, dtype)`` returns a new array.
+
+Defaults as in Keras: Glorot uniform kernels, zero biases. Every draw comes
+from a ``numpy.random.Generator``, so a seed fixes the model bit for bit.
+Shapes are (fan_in, fan_out) for a dense kernel, and
+(*receptive_field, fan_in, fan_out) for convolution kernels.
+"""
+import math
+
+import numpy as np
+
+from ..backend import DEFAULT_DTYPE
+from ..registry import Registry
+
+INITIALIZERS = Registry("initializer")
+
+
+def fans(shape):
+    """(fan_in, fan_out) of a kernel shape."""
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    """Base class; subclasses define ``draw(shape, rng)`` in float64."""
+
+    def __call__(self, shape, rng=None, dtype=DEFAULT_DTYPE):
+        from ..random import make_rng  # noqa: PLC0415
+
+        return np.asarray(self.draw(tuple(shape), make_rng(rng)), dtype=dtype)
+
+    def draw(self, shape, rng):
+        raise NotImplementedError
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+@INITIALIZERS.register("zeros")
+class Zeros(Initializer):
+    def draw(self, shape, rng):
+        return np.zeros(shape)
+
+
+@INITIALIZERS.register("ones")
+class Ones(Initializer):
+    def draw(self, shape, rng):
+        return np.ones(shape)
+
+
+@INITIALIZERS.register("constant")
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def draw(self, shape, rng):
+        return np.full(shape, self.value)
+
+
+@INITIALIZERS.register("random_normal")
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05):
+        self.mean, self.stddev = mean, stddev
+
+    def draw(self, shape, rng):
+        return rng.normal(self.mean, self.stddev, shape)
+
+
+@INITIALIZERS.register("random_uniform")
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05):
+        self.minval, self.maxval = minval, maxval
+
+    def draw(self, shape, rng):
+        return rng.uniform(self.minval, self.maxval, shape)
+
+
+class VarianceScaling(Initializer):
+    """Variance ``scale / fan`` from a normal or a uniform distribution.
+
+    ``fan`` is fan_in, fan_out or their average (``mode``). The normal is the
+    plain normal, as in PyTorch's ``xavier_normal_``/``kaiming_normal_``.
+    """
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="normal"):
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg'; received: mode={mode!r}")
+        if distribution not in ("normal", "uniform"):
+            raise ValueError(f"distribution must be 'normal' or 'uniform'; received: distribution={distribution!r}")
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+
+    def draw(self, shape, rng):
+        fan_in, fan_out = fans(shape)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, fan)
+        if self.distribution == "normal":
+            return rng.normal(0.0, math.sqrt(variance), shape)
+        limit = math.sqrt(3.0 * variance)
+        return rng.uniform(-limit, limit, shape)
+
+
+def _variance_scaling(name, scale, mode, distribution):
+    @INITIALIZERS.register(name)
+    class Named(VarianceScaling):
+        def __init__(self):
+            super().__init__(scale, mode, distribution)
+
+    Named.__name__ = Named.__qualname__ = "".join(p.capitalize() for p in name.split("_"))
+    Named.__doc__ = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
+    return Named
+
+
+GlorotUniform = _variance_scaling("glorot_uniform", 1.0, "fan_avg", "uniform")
+GlorotNormal = _variance_scaling("glorot_normal", 1.0, "fan_avg", "normal")
+HeUniform = _variance_scaling("he_uniform", 2.0, "fan_in", "uniform")
+HeNormal = _variance_scaling("he_normal", 2.0, "fan_in", "normal")
+LecunUniform = _variance_scaling("lecun_uniform", 1.0, "fan_in", "uniform")
+LecunNormal = _variance_scaling("lecun_normal", 1.0, "fan_in", "normal")
+for _alias, _target in [("xavier_uniform", "glorot_uniform"), ("xavier_normal", "glorot_normal"),
+                        ("kaiming_uniform", "he_uniform"), ("kaiming_normal", "he_normal")]:
+    INITIALIZERS.register(_alias)(INITIALIZERS.get(_target))
+
+
+@INITIALIZERS.register("orthogonal")
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal draw."""
+
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def draw(self, shape, rng):
+        if len(shape) < 2:
+            raise ValueError(f"orthogonal needs a shape with at least 2 dimensions; received: shape={shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))  # makes the distribution uniform over orthogonal matrices
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
+def get(identifier):
+    """An initializer from a name, an Initializer, or a callable ``(shape, rng, dtype)``."""
+    if isinstance(identifier, str):
+        return INITIALIZERS.get(identifier)()
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"initializer must be a name or a callable; received: {identifier!r}")

@@ -1,0 +1,245 @@
+"""Core layers: Dense, activation layers, Dropout, Flatten, Maxout.
+
+Shapes are batch-first: a Dense layer maps (batch, ..., in_features) to
+(batch, ..., units). Kernels are stored (in_features, units), as in Keras.
+"""
+import numpy as np
+
+from .. import functional as F
+from ..backend import DEFAULT_DTYPE
+from ..random import make_rng
+from ..registry import Registry
+from ..tensor import Tensor
+from . import activations, initializers, regularizers
+from .module import Module, Parameter
+
+LAYERS = Registry("layer")
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Received an invalid value for `{name}`, expected a positive integer. "
+                         f"Received: {name}={value!r}")
+    return int(value)
+
+
+class Layer(Module):
+    """A Module that may build its weights on the first call, from the input's shape."""
+
+    def __init__(self, name=None, dtype=DEFAULT_DTYPE):
+        super().__init__()
+        self.name = name
+        self.dtype = np.dtype(dtype)
+        self.built = False
+
+    def __call__(self, x, *args, **kwargs):
+        if not isinstance(x, Tensor):
+            x = Tensor(np.asarray(x, dtype=self.dtype))
+        if not self.built:
+            self.build(x.shape)
+            self.built = True
+        return self.forward(x, *args, **kwargs)
+
+    def build(self, input_shape):
+        """Create weights for inputs of ``input_shape``; nothing by default."""
+
+    def get_config(self):
+        """The constructor arguments that rebuild this layer (JSON-serialisable)."""
+        return {"name": self.name}
+
+    def extra_repr(self):
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None and k != "name")
+
+
+def _serialize(obj, registry_names):
+    """A JSON form of an initializer or a regularizer given as a name or an object."""
+    if obj is None or isinstance(obj, str):
+        return obj
+    for name in registry_names.names():
+        if type(obj) is registry_names.get(name):
+            return {"name": name, **vars(obj)}
+    raise ValueError(f"{obj!r} is not a registered object and cannot be saved")
+
+
+@LAYERS.register("Dense", "Linear")
+class Dense(Layer):
+    """A fully connected layer: ``activation(x @ kernel + bias)``.
+
+    Args:
+        units: the number of output features (neurons).
+        activation: a name (``"relu"``) or a callable. Defaults to ``None`` (linear).
+        use_bias: add a bias vector. Defaults to ``True``.
+        kernel_initializer: name or callable. Defaults to ``"glorot_uniform"``.
+        bias_initializer: name or callable. Defaults to ``"zeros"``.
+        kernel_regularizer: a penalty on the kernel (``"l2"``, ``L2(1e-4)``). Defaults to ``None``.
+        bias_regularizer: a penalty on the bias. Defaults to ``None``.
+        input_dim: the number of input features; inferred on the first call
+            when ``None``. Defaults to ``None``.
+        seed: int or Generator for the initial weights. Defaults to ``None``
+            (the global generator, see ``glassnet.random.set_seed``).
+
+    Raises:
+        ValueError: ``units`` is not a positive integer; an input's last
+            dimension differs from the built input size.
+
+    >>> layer = Dense(3, activation="relu", input_dim=2, seed=0)
+    >>> layer(np.ones((4, 2))).shape
+    (4, 3)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 input_dim=None, seed=None, name=None, dtype=DEFAULT_DTYPE):
+        super().__init__(name, dtype)
+        self.units = _positive_int("units", units)
+        self.activation_name = activation if isinstance(activation, str) or activation is None else None
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_dim = None if input_dim is None else _positive_int("input_dim", input_dim)
+        self.seed = seed
+        self.kernel = self.bias = None
+        if self.input_dim is not None:
+            self.build((None, self.input_dim))
+            self.built = True
+
+    def build(self, input_shape):
+        self.input_dim = _positive_int("input features", input_shape[-1])
+        rng = make_rng(self.seed)
+        shape = (self.input_dim, self.units)
+        self.kernel = Parameter(initializers.get(self.kernel_initializer)(shape, rng, self.dtype), name="kernel")
+        if self.use_bias:
+            self.bias = Parameter(initializers.get(self.bias_initializer)((self.units,), rng, self.dtype),
+                                  name="bias")
+
+    def forward(self, x, apply_activation=True):
+        if x.shape[-1:] != (self.input_dim,):
+            raise ValueError(f"{self._label()} expects {self.input_dim} input features, "
+                             f"got x with shape {x.shape}")
+        z = F.linear(x, self.kernel, self.bias)
+        return self.activation(z) if apply_activation else z
+
+    def _label(self):
+        return f"Dense layer {self.name!r}" if self.name else "Dense"
+
+    def _penalties(self):
+        if self.kernel_regularizer is not None and self.kernel is not None:
+            yield self.kernel_regularizer(self.kernel)
+        if self.bias_regularizer is not None and self.bias is not None:
+            yield self.bias_regularizer(self.bias)
+
+    def get_config(self):
+        if self.activation_name is None and self.activation is not activations.linear:
+            name = activations.name_of(self.activation)
+        else:
+            name = self.activation_name
+        return {"units": self.units, "activation": name, "use_bias": self.use_bias,
+                "kernel_initializer": _serialize(self.kernel_initializer, initializers.INITIALIZERS),
+                "bias_initializer": _serialize(self.bias_initializer, initializers.INITIALIZERS),
+                "kernel_regularizer": _serialize(self.kernel_regularizer, regularizers.REGULARIZERS),
+                "bias_regularizer": _serialize(self.bias_regularizer, regularizers.REGULARIZERS),
+                "input_dim": self.input_dim, "name": self.name}
+
+
+Linear = Dense
+
+
+@LAYERS.register("Activation")
+class Activation(Layer):
+    """Applies an activation function; keyword arguments go to it (``alpha=0.2``)."""
+
+    def __init__(self, activation, name=None, **kwargs):
+        super().__init__(name)
+        self.activation_name = activation
+        self.fn = activations.get(activation)
+        self.kwargs = kwargs
+
+    def forward(self, x):
+        return self.fn(x, **self.kwargs)
+
+    def get_config(self):
+        return {"activation": self.activation_name, "name": self.name, **self.kwargs}
+
+
+def _activation_layer(class_name, activation, **defaults):
+    def __init__(self, name=None, **kwargs):
+        Activation.__init__(self, activation, name=name, **{**defaults, **kwargs})
+
+    def get_config(self):
+        return {"name": self.name, **self.kwargs}
+
+    cls = type(class_name, (Activation,), {"__init__": __init__, "get_config": get_config,
+                                           "__doc__": f"The {activation} activation as a layer."})
+    return LAYERS.register(class_name)(cls)
+
+
+ReLU = _activation_layer("ReLU", "relu")
+ReLU6 = _activation_layer("ReLU6", "relu6")
+LeakyReLU = _activation_layer("LeakyReLU", "leaky_relu", alpha=0.01)
+ELU = _activation_layer("ELU", "elu", alpha=1.0)
+SELU = _activation_layer("SELU", "selu")
+GELU = _activation_layer("GELU", "gelu")
+Sigmoid = _activation_layer("Sigmoid", "sigmoid")
+HardSigmoid = _activation_layer("HardSigmoid", "hard_sigmoid")
+Tanh = _activation_layer("Tanh", "tanh")
+Softplus = _activation_layer("Softplus", "softplus")
+Softsign = _activation_layer("Softsign", "softsign")
+Swish = SiLU = _activation_layer("Swish", "swish")
+Softmax = _activation_layer("Softmax", "softmax")
+LogSoftmax = _activation_layer("LogSoftmax", "log_softmax")
+
+
+@LAYERS.register("Dropout")
+class Dropout(Layer):
+    """Inverted dropout: in training, zero each value with probability ``rate``
+    and scale the rest by ``1 / (1 - rate)``; in evaluation, do nothing.
+
+    Args:
+        rate: the fraction of values to drop, in [0, 1).
+        seed: int or Generator for the masks. Defaults to ``None``.
+    """
+
+    def __init__(self, rate, seed=None, name=None):
+        super().__init__(name)
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Invalid value received for argument `rate`. Expected a float in [0, 1). "
+                             f"Received: rate={rate!r}")
+        self.rate, self.seed = float(rate), seed
+        self.rng = make_rng(seed)
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.rate
+        return x * (keep * x.dtype.type(1 / (1 - self.rate)))
+
+    def get_config(self):
+        return {"rate": self.rate, "name": self.name}
+
+
+@LAYERS.register("Flatten")
+class Flatten(Layer):
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
+
+    def forward(self, x):
+        return F.flatten(x)
+
+
+@LAYERS.register("Maxout")
+class Maxout(Dense):
+    """A maxout layer: ``units`` neurons, each the max of ``num_pieces`` linear pieces."""
+
+    def __init__(self, units, num_pieces=2, **kwargs):
+        self.num_pieces = _positive_int("num_pieces", num_pieces)
+        super().__init__(units * self.num_pieces, **kwargs)
+        self.maxout_units = _positive_int("units", units)
+
+    def forward(self, x, apply_activation=True):
+        return activations.maxout(super().forward(x, apply_activation=True), self.num_pieces)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.maxout_units, num_pieces=self.num_pieces)
+        return config

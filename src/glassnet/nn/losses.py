@@ -1,0 +1,244 @@
+"""Loss functions: ``loss(y_true, y_pred, sample_weight=None)`` returns a Tensor.
+
+Arguments follow Keras's order: the target first, the prediction second. The
+target is a constant (array or Tensor); the prediction is differentiated.
+Each loss first computes one value per sample (averaging over the non-batch
+axes), then weights it by ``sample_weight`` and reduces it: ``"mean"`` divides
+the sum by the batch size, ``"sum"`` adds, ``"none"`` returns the vector.
+"""
+import numpy as np
+
+from .. import functional as F
+from ..registry import Registry
+from ..tensor import Tensor
+
+LOSSES = Registry("loss")
+REDUCTIONS = ("mean", "sum", "none")
+EPSILON = 1e-7  # Keras's clipping epsilon for probabilities
+
+
+class Loss:
+    """Base class. Subclasses define ``per_element(t, p)`` or override ``per_sample``."""
+
+    def __init__(self, reduction="mean", name=None):
+        if reduction == "sum_over_batch_size":
+            reduction = "mean"
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}; received: reduction={reduction!r}")
+        self.reduction = reduction
+        self.name = name or type(self).__name__
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
+        t = self.prepare_target(_array(y_true), y_pred)
+        per = self.per_sample(t, y_pred)
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=y_pred.dtype)
+            if w.shape not in ((len(y_pred),), (len(y_pred), 1)):
+                raise ValueError(f"{self.name}: sample_weight must have shape ({len(y_pred)},), "
+                                 f"received shape {w.shape}")
+            per = per * w.reshape(-1)
+        if self.reduction == "none":
+            return per
+        total = per.sum()
+        return total / float(len(y_pred)) if self.reduction == "mean" else total
+
+    def prepare_target(self, t, y_pred):
+        """The target as an array of ``y_pred``'s shape and dtype; else a clear error."""
+        if t.shape != y_pred.shape:
+            if t.size == y_pred.size and t.shape[:1] == y_pred.shape[:1] and _squeezed(t) == _squeezed(y_pred):
+                t = t.reshape(y_pred.shape)
+            else:
+                raise ValueError(f"{self.name}: y_true with shape {t.shape} does not fit "
+                                 f"y_pred with shape {y_pred.shape}")
+        return t.astype(y_pred.dtype, copy=False)
+
+    def per_sample(self, t, p):
+        elements = self.per_element(t, p)
+        if elements.ndim <= 1:
+            return elements
+        return elements.mean(axis=tuple(range(1, elements.ndim)))
+
+    def per_element(self, t, p):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {k: v for k, v in vars(self).items() if k != "name"}
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+
+def _array(y):
+    return y.data if isinstance(y, Tensor) else np.asarray(y)
+
+
+def _squeezed(a):
+    return tuple(n for n in a.shape if n != 1)
+
+
+@LOSSES.register("mean_squared_error", "mse")
+class MeanSquaredError(Loss):
+    """mean((y_pred - y_true)**2)."""
+
+    def per_element(self, t, p):
+        d = p - t
+        return d * d
+
+
+@LOSSES.register("mean_absolute_error", "mae")
+class MeanAbsoluteError(Loss):
+    """mean(|y_pred - y_true|)."""
+
+    def per_element(self, t, p):
+        return F.abs(p - t)
+
+
+@LOSSES.register("huber")
+class Huber(Loss):
+    """0.5 e^2 where |e| <= delta, else delta * (|e| - 0.5 delta), e = y_pred - y_true."""
+
+    def __init__(self, delta=1.0, reduction="mean", name=None):
+        super().__init__(reduction, name)
+        if delta <= 0:
+            raise ValueError(f"delta must be > 0; received: delta={delta!r}")
+        self.delta = float(delta)
+
+    def per_element(self, t, p):
+        e = p - t
+        small = np.abs(e.data) <= self.delta
+        return F.where(small, e * e * 0.5, (F.abs(e) - 0.5 * self.delta) * self.delta)
+
+
+class _ProbabilisticLoss(Loss):
+    def __init__(self, from_logits=False, reduction="mean", name=None):
+        super().__init__(reduction, name)
+        self.from_logits = bool(from_logits)
+
+
+@LOSSES.register("binary_crossentropy", "bce", "log_loss")
+class BinaryCrossentropy(_ProbabilisticLoss):
+    """-(t log p + (1 - t) log(1 - p)); p clipped to [1e-7, 1 - 1e-7].
+
+    With ``from_logits=True`` it takes z with p = sigmoid(z) and computes the
+    stable ``softplus(z) - t z``.
+    """
+
+    def per_element(self, t, p):
+        if self.from_logits:
+            return F.softplus(p) - p * t
+        p = F.clip(p, EPSILON, 1 - EPSILON)
+        return -(F.log(p) * t + F.log(1 - p) * (1 - t))
+
+
+@LOSSES.register("categorical_crossentropy", "cce")
+class CategoricalCrossentropy(_ProbabilisticLoss):
+    """-sum_k t_k log p_k over the class axis; t one-hot or probabilities.
+
+    From probabilities, p is renormalised and clipped to [1e-7, 1] (as
+    Keras does); from logits it is the fused, stable softmax cross-entropy.
+    """
+
+    def per_sample(self, t, p):
+        if self.from_logits:
+            return F.softmax_cross_entropy(p, t)
+        p = F.clip(p / p.sum(axis=-1, keepdims=True), EPSILON, 1.0)
+        return -(F.log(p) * t).sum(axis=-1)
+
+
+def _labels(name, t, p):
+    """Integer class labels of shape (n,) in [0, classes), else a clear error."""
+    classes = p.shape[-1]
+    if t.ndim == p.ndim and t.shape[-1] == 1:
+        t = t.reshape(t.shape[:-1])
+    if t.shape != p.shape[:-1]:
+        raise ValueError(f"{name}: y_true with shape {t.shape} does not fit y_pred with shape "
+                         f"{p.shape}; expected integer labels of shape {p.shape[:-1]}")
+    if t.dtype.kind not in "iu":
+        if t.size and not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+            raise ValueError(f"{name}: labels must be integers; received dtype {t.dtype}")
+        t = t.astype(np.int64)
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        raise ValueError(f"{name}: labels must be integers in [0, {classes}); "
+                         f"received values from {t.min()} to {t.max()}")
+    return t
+
+
+@LOSSES.register("sparse_categorical_crossentropy", "scce")
+class SparseCategoricalCrossentropy(_ProbabilisticLoss):
+    """Categorical cross-entropy with integer labels instead of one-hot rows."""
+
+    def prepare_target(self, t, y_pred):
+        return _labels(self.name, t, y_pred)
+
+    def per_sample(self, t, p):
+        if self.from_logits:
+            return F.softmax_cross_entropy(p, t)
+        picked = p[np.arange(len(t)), t]
+        return -F.log(F.clip(picked, EPSILON, 1.0))
+
+
+def _signed(t):
+    """Labels in {0, 1} become {-1, 1}; labels in {-1, 1} stay."""
+    return 2 * t - 1 if np.all((t == 0) | (t == 1)) else t
+
+
+@LOSSES.register("hinge")
+class Hinge(Loss):
+    """max(1 - t * y_pred, 0) with labels in {-1, 1} (or {0, 1}, converted)."""
+
+    def per_element(self, t, p):
+        return F.relu(1 - p * _signed(t))
+
+
+@LOSSES.register("squared_hinge")
+class SquaredHinge(Loss):
+    """max(1 - t * y_pred, 0)**2 with labels in {-1, 1} (or {0, 1}, converted)."""
+
+    def per_element(self, t, p):
+        h = F.relu(1 - p * _signed(t))
+        return h * h
+
+
+@LOSSES.register("multiclass_hinge")
+class MulticlassHinge(Loss):
+    """sum over wrong classes k of max(0, margin - s_y + s_k), divided by the class count.
+
+    The Weston-Watkins multiclass hinge (PyTorch's ``MultiMarginLoss``);
+    targets are integer labels or one-hot rows.
+    """
+
+    def __init__(self, margin=1.0, reduction="mean", name=None):
+        super().__init__(reduction, name)
+        self.margin = float(margin)
+
+    def prepare_target(self, t, y_pred):
+        if t.shape == y_pred.shape:
+            t = t.argmax(axis=-1)
+        return _labels(self.name, t, y_pred)
+
+    def per_sample(self, t, s):
+        rows = np.arange(len(t))
+        true_score = s[rows, t].reshape(-1, 1)
+        margins = F.relu(s - true_score + self.margin)
+        wrong = np.ones(s.shape, dtype=s.dtype)
+        wrong[rows, t] = 0
+        return (margins * wrong).sum(axis=-1) / float(s.shape[-1])
+
+
+@LOSSES.register("kl_divergence", "kld", "kullback_leibler_divergence")
+class KLDivergence(Loss):
+    """sum_k t_k log(t_k / p_k), both clipped to [1e-7, 1]."""
+
+    def per_sample(self, t, p):
+        t = np.clip(t, EPSILON, 1.0)
+        return (F.log(t / F.clip(p, EPSILON, 1.0)) * t).sum(axis=-1)
+
+
+def get(identifier):
+    """A Loss from a name, a Loss, or a callable ``(y_true, y_pred) -> Tensor``."""
+    if isinstance(identifier, str):
+        return LOSSES.get(identifier)()
+    if isinstance(identifier, Loss) or callable(identifier):
+        return identifier
+    raise TypeError(f"loss must be a name, a Loss or a callable; received: loss={identifier!r}")

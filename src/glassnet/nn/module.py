@@ -1,0 +1,145 @@
+"""Module and Parameter: the containers every layer and model is built from."""
+from collections import OrderedDict
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module owns and an optimizer updates (``requires_grad=True``)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, name=None):
+        super().__init__(data, requires_grad=True, name=name)
+
+
+class Module:
+    """Base class of layers and models.
+
+    Parameters and sub-modules assigned as attributes (also inside lists or
+    tuples) are found recursively, in the order they were assigned.
+
+    >>> class Scale(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = Parameter([2.0])
+    ...     def forward(self, x):
+    ...         return x * self.w
+    >>> [name for name, _ in Scale().named_parameters()]
+    ['w']
+    """
+
+    def __init__(self):
+        self.training = True
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    # -- traversal ---------------------------------------------------------------
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def modules(self):
+        """This module and every module below it, depth first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
+    def named_parameters(self, prefix=""):
+        seen = set()
+        for name, p in self._named_parameters(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _named_parameters(self, prefix):
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child._named_parameters(f"{prefix}{name}.")
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def count_params(self):
+        return int(sum(p.size for p in self.parameters()))
+
+    # -- modes and gradients -----------------------------------------------------
+    def train(self, mode=True):
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def regularization_loss(self):
+        """The sum of every layer's weight penalties (a Tensor), or None."""
+        total = None
+        for m in self.modules():
+            for penalty in m._penalties():
+                total = penalty if total is None else total + penalty
+        return total
+
+    def _penalties(self):
+        return ()
+
+    # -- state -------------------------------------------------------------------
+    def state_dict(self):
+        """Copies of every parameter's array, by dotted name."""
+        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state, strict=True):
+        """Copy arrays into the parameters of the same names.
+
+        Raises:
+            ValueError: names are missing or unexpected (with ``strict``), or
+                shapes differ; the message lists every difference.
+        """
+        own = dict(self.named_parameters())
+        problems = []
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and missing:
+            problems.append(f"missing keys: {', '.join(missing)}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {', '.join(unexpected)}")
+        for name, p in own.items():
+            if name in state and np.shape(state[name]) != p.shape:
+                problems.append(f"{name}: expected shape {p.shape}, received shape {np.shape(state[name])}")
+        if problems:
+            raise ValueError(f"load_state_dict into {type(self).__name__} failed: " + "; ".join(problems))
+        for name, p in own.items():
+            if name in state:
+                p.data[...] = np.asarray(state[name], dtype=p.dtype)
+
+    # -- display -----------------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        children = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = [head]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        return "\n".join(lines) + "\n)"

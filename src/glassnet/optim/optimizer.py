@@ -1,0 +1,129 @@
+"""The Optimizer base: it owns the parameters, their state, clipping and the
+learning rate; each optimizer writes only its update rule."""
+import numpy as np
+
+from ..registry import Registry
+from .clip import clip_grads
+from .schedules import LearningRateSchedule
+
+OPTIMIZERS = Registry("optimizer")
+
+
+def check_hyper(name, value, low=0.0, high=None, low_inclusive=True):
+    """Validate a hyperparameter: a number in [low, high) (or (low, ...) when not inclusive)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (value >= low if low_inclusive else value > low) and (high is None or value < high)
+    if not ok:
+        bound = f"{'>=' if low_inclusive else '>'} {low}" + (f" and < {high}" if high is not None else "")
+        raise ValueError(f"Invalid {name}: expected a number {bound}. Received: {name}={value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class.
+
+    Args:
+        params: Parameters, a Module, or ``None`` to bind later with
+            ``bind()`` (``Model.compile`` does this).
+        learning_rate: a number > 0 or a schedule ``step -> lr``.
+        clipvalue: clip each gradient element to [-clipvalue, clipvalue]. Defaults to ``None``.
+        clipnorm: rescale each gradient whose norm exceeds it. Defaults to ``None``.
+        global_clipnorm: rescale all gradients together when their joint norm
+            exceeds it (PyTorch's ``clip_grad_norm_``). Defaults to ``None``.
+    """
+
+    def __init__(self, params=None, learning_rate=0.01, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        if not isinstance(learning_rate, LearningRateSchedule) and not callable(learning_rate):
+            check_hyper("learning_rate", learning_rate, 0.0, low_inclusive=False)
+        self._learning_rate = learning_rate
+        for name, value in (("clipvalue", clipvalue), ("clipnorm", clipnorm), ("global_clipnorm", global_clipnorm)):
+            if value is not None:
+                check_hyper(name, value, 0.0, low_inclusive=False)
+        self.clipvalue, self.clipnorm, self.global_clipnorm = clipvalue, clipnorm, global_clipnorm
+        self.iterations = 0
+        self.params, self.state = [], []
+        if params is not None:
+            self.bind(params)
+
+    def bind(self, params):
+        """Set the parameters to update (a Module or an iterable of Parameters)."""
+        params = list(params.parameters() if hasattr(params, "parameters") else params)
+        if not params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        self.params = params
+        self.state = [{} for _ in params]
+        return self
+
+    @property
+    def learning_rate(self):
+        """The learning rate the next update will use."""
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = value if callable(value) else check_hyper(
+            "learning_rate", value, 0.0, low_inclusive=False)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        """Apply one update to every parameter that has a gradient, in place."""
+        grads = clip_grads([p.grad for p in self.params], self.clipvalue, self.clipnorm, self.global_clipnorm)
+        lr = self.learning_rate
+        self.iterations += 1
+        for p, g, state in zip(self.params, grads, self.state):
+            if g is None:
+                continue
+            if g.dtype != p.dtype:
+                g = g.astype(p.dtype)
+            state["step"] = state.get("step", 0) + 1
+            self.update(p.data, g, state, lr)
+
+    def update(self, w, g, state, lr):
+        """Update the array ``w`` in place from its gradient ``g``."""
+        raise NotImplementedError
+
+    # -- saving --------------------------------------------------------------------
+    def get_config(self):
+        lr = self._learning_rate
+        if isinstance(lr, LearningRateSchedule):
+            from .schedules import _name_of  # noqa: PLC0415
+
+            lr = {"name": _name_of(lr), **lr.get_config()}
+        return {"learning_rate": lr, "clipvalue": self.clipvalue, "clipnorm": self.clipnorm,
+                "global_clipnorm": self.global_clipnorm, **self.hyper}
+
+    def state_dict(self):
+        """Every state array by ``"<param index>.<name>"``, plus the iteration count."""
+        out = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        for i, state in enumerate(self.state):
+            for key, value in state.items():
+                out[f"{i}.{key}"] = np.asarray(value)
+        return out
+
+    def load_state_dict(self, state):
+        self.iterations = int(state["iterations"])
+        self.state = [{} for _ in self.params]
+        for key, value in state.items():
+            if key == "iterations":
+                continue
+            index, name = key.split(".", 1)
+            if int(index) >= len(self.params):
+                raise ValueError(f"optimizer state names parameter {index}, but there are {len(self.params)}")
+            self.state[int(index)][name] = int(value) if name == "step" else np.array(value)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
+        return f"{type(self).__name__}({args})"
+
+
+def get(identifier):
+    """An optimizer from a name (default hyperparameters) or the Optimizer given."""
+    if isinstance(identifier, str):
+        return OPTIMIZERS.get(identifier)()
+    if isinstance(identifier, Optimizer):
+        return identifier
+    raise TypeError(f"optimizer must be a name or an Optimizer; received: optimizer={identifier!r}")

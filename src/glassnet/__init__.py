@@ -1,6 +1,8 @@
 """glassnet: a neural-network library written from scratch on NumPy."""
 from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operators
-from . import functional, metrics, nn, optim, random
+from . import callbacks, functional, metrics, nn, optim, random
+from .model import Model
+from .sequential import Sequential
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
 from .random import set_seed
@@ -8,8 +10,16 @@ from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
 
 __version__ = "0.1.0"
 
+
+def load_model(path):
+    """Rebuild a model saved with ``model.save(path)`` (see :mod:`glassnet.saving`)."""
+    from .saving import load_model as _load  # noqa: PLC0415 - needs the optional safetensors
+
+    return _load(path)
+
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
+    "callbacks", "Model", "Sequential", "load_model",
     "__version__",
 ]

@@ -207,11 +207,13 @@ class Dropout(Layer):
             raise ValueError(f"Invalid value received for argument `rate`. Expected a float in [0, 1). "
                              f"Received: rate={rate!r}")
         self.rate, self.seed = float(rate), seed
-        self.rng = make_rng(seed)
+        self.rng = None  # made on first use, so a seed set later by Sequential counts
 
     def forward(self, x):
         if not self.training or self.rate == 0:
             return x
+        if self.rng is None:
+            self.rng = make_rng(self.seed)
         keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.rate
         return x * (keep * x.dtype.type(1 / (1 - self.rate)))
 
@@ -225,6 +227,31 @@ class Flatten(Layer):
 
     def forward(self, x):
         return F.flatten(x)
+
+
+@LAYERS.register("Rescaling")
+class Rescaling(Layer):
+    """x * scale + offset with constant (not trained) scale and offset.
+
+    Puts a fitted scaler (such as scikit-learn's ``MinMaxScaler``: ``scale_``
+    and ``min_``) inside the model, so the saved model takes raw inputs.
+    """
+
+    def __init__(self, scale=1.0, offset=0.0, name=None, dtype=DEFAULT_DTYPE):
+        super().__init__(name, dtype)
+        self.scale = np.asarray(scale, dtype=self.dtype)
+        self.offset = np.asarray(offset, dtype=self.dtype)
+
+    def forward(self, x):
+        if self.scale.ndim and x.shape[-1:] != self.scale.shape:
+            raise ValueError(f"Rescaling expects {self.scale.shape[0]} input features, got x with shape {x.shape}")
+        return x * self.scale + self.offset
+
+    def get_config(self):
+        return {"scale": self.scale.tolist(), "offset": self.offset.tolist(), "name": self.name}
+
+    def extra_repr(self):
+        return f"features={self.scale.size}"
 
 
 @LAYERS.register("Maxout")

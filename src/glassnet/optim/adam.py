@@ -84,6 +84,8 @@ class Nadam(Optimizer):
         momentum_decay: Defaults to ``0.004``.
     """
 
+    scalar_state = ("step", "mu_product")
+
     def __init__(self, params=None, learning_rate=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  momentum_decay=0.004, **kwargs):
         super().__init__(params, learning_rate, **kwargs)
@@ -97,8 +99,7 @@ class Nadam(Optimizer):
         b1, psi = h["beta_1"], h["momentum_decay"]
         mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
-        mu_product = float(state.get("mu_product", 1.0)) * mu
-        state["mu_product"] = np.array(mu_product)
+        mu_product = state["mu_product"] = state.get("mu_product", 1.0) * mu
         m, v = _moments(state, w, g, b1, h["beta_2"])
         denom = np.sqrt(v / (1 - h["beta_2"] ** t)) + h["epsilon"]
         w -= (lr * (1 - mu) / (1 - mu_product)) * g / denom

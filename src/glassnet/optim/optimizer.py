@@ -96,16 +96,23 @@ class Optimizer:
         return {"learning_rate": lr, "clipvalue": self.clipvalue, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, **self.hyper}
 
+    # State entries that are Python numbers rather than arrays.
+    scalar_state = ("step",)
+
     def state_dict(self):
-        """Every state array by ``"<param index>.<name>"``, plus the iteration count."""
-        out = {"iterations": np.array(self.iterations, dtype=np.int64)}
+        """Every state array by ``"<param index>.<name>"``, plus the iteration count.
+
+        Numbers are stored as one-element arrays (safetensors has no scalars).
+        """
+        out = {"iterations": np.array([self.iterations], dtype=np.int64)}
         for i, state in enumerate(self.state):
             for key, value in state.items():
-                out[f"{i}.{key}"] = np.asarray(value)
+                out[f"{i}.{key}"] = np.asarray(value).reshape(1) if key in self.scalar_state else value
         return out
 
     def load_state_dict(self, state):
-        self.iterations = int(state["iterations"])
+        """Restore what ``state_dict`` returned (after ``bind``)."""
+        self.iterations = int(np.asarray(state["iterations"]).reshape(-1)[0])
         self.state = [{} for _ in self.params]
         for key, value in state.items():
             if key == "iterations":
@@ -113,7 +120,12 @@ class Optimizer:
             index, name = key.split(".", 1)
             if int(index) >= len(self.params):
                 raise ValueError(f"optimizer state names parameter {index}, but there are {len(self.params)}")
-            self.state[int(index)][name] = int(value) if name == "step" else np.array(value)
+            value = np.asarray(value)
+            if name in self.scalar_state:
+                value = value.reshape(-1)[0].item()
+            else:
+                value = np.array(value, dtype=self.params[int(index)].dtype)
+            self.state[int(index)][name] = value
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)

@@ -1,0 +1,233 @@
+"""The ``glassnet`` command: parse, call the library, print. No training logic here."""
+import argparse
+import csv
+import io
+import os
+import sys
+import time
+
+import numpy as np
+
+from . import __version__
+
+DATASET_NAMES = ("digits", "iris", "wine", "breast_cancer", "xor", "moons", "circles", "spirals", "gaussian")
+
+
+def _sizes(text):
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 64,32; received {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive integers; received {text!r}")
+    return sizes
+
+
+def _add_training_options(p):
+    from .workflow import TrainConfig  # noqa: PLC0415
+
+    d = TrainConfig()
+    data = p.add_argument_group("data")
+    data.add_argument("--dataset", default=d.dataset, choices=DATASET_NAMES, help="built-in data set (default: digits)")
+    data.add_argument("--csv", help="train on your own CSV file (with a header row) instead")
+    data.add_argument("--target", help="the label column of --csv")
+    data.add_argument("--test-size", type=float, default=d.test_size, help="held-out test fraction (default: 0.2)")
+    data.add_argument("--noise", type=float, default=d.noise, help="noise of the 2-D toy sets (default: 0.1)")
+    net = p.add_argument_group("network")
+    net.add_argument("--hidden", type=_sizes, default=d.hidden, help="hidden layer sizes, e.g. 64,32 (default: 64)")
+    net.add_argument("--activation", default=d.activation, help="hidden activation (default: relu)")
+    net.add_argument("--output-activation", help="output activation (default: softmax / sigmoid / linear by task)")
+    net.add_argument("--dropout", type=float, default=d.dropout, help="dropout rate after each hidden layer")
+    net.add_argument("--l1", type=float, default=d.l1, help="L1 penalty on the kernels")
+    net.add_argument("--l2", type=float, default=d.l2, help="L2 penalty (l2/2 * sum w^2) on the kernels")
+    fit = p.add_argument_group("training")
+    fit.add_argument("--loss", help="loss name (default: categorical / binary cross-entropy or mse by task)")
+    fit.add_argument("--optimizer", default=d.optimizer, help="optimizer name (default: adam)")
+    fit.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    fit.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs (default: 200)")
+    fit.add_argument("--batch-size", type=int, default=d.batch_size, help="mini-batch size (default: 32)")
+    fit.add_argument("--patience", type=int, default=d.patience,
+                     help="early stopping patience on the validation loss (default: 10)")
+    fit.add_argument("--validation-split", type=float, default=d.validation_split,
+                     help="fraction of the training data held out for early stopping (default: 0.1)")
+    fit.add_argument("--seed", type=int, default=d.seed, help="seed of the split, weights and shuffling (default: 42)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _config(args):
+    from .workflow import TrainConfig  # noqa: PLC0415
+
+    return TrainConfig(dataset=args.dataset, csv=args.csv, target=args.target, hidden=args.hidden,
+                       activation=args.activation, output_activation=args.output_activation, loss=args.loss,
+                       optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
+                       batch_size=args.batch_size, l1=args.l1, l2=args.l2, dropout=args.dropout,
+                       patience=args.patience, validation_split=args.validation_split, test_size=args.test_size,
+                       seed=args.seed, verbose=0 if args.quiet else 1, noise=args.noise)
+
+
+def cmd_train(args):
+    from .workflow import train  # noqa: PLC0415
+
+    out = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+    config = _config(args)
+    result = train(config, out=out)
+    metric = "accuracy" if "accuracy" in result.test else "mae"
+    print(f"trained {result.model.count_params():,} parameters on {config.csv or config.dataset} for "
+          f"{result.epochs_run} epochs in {result.seconds:.2f} s")
+    print(f"test {metric}: {result.test[metric]:.4f}   test loss: {result.test['loss']:.4f}")
+    for kind, path in result.files.items():
+        print(f"{kind:>9}: {path}")
+    return 0
+
+
+def cmd_tune(args):
+    from .workflow import tune  # noqa: PLC0415
+
+    config = _config(args)
+    sizes = args.hidden
+    print(f"trying hidden sizes {', '.join(map(str, sizes))} on {config.csv or config.dataset} "
+          "(best chosen on the validation split)")
+    rows = tune(config, sizes)
+    key = "val_accuracy" if "val_accuracy" in rows[0] else "val_loss"
+    test_key = "test_accuracy" if "test_accuracy" in rows[0] else "test_loss"
+    print(f"{'hidden':>7} {'params':>8} {key:>13} {test_key:>14} {'epochs':>7} {'seconds':>8}")
+    for r in rows:
+        print(f"{r['hidden']:>7} {r['params']:>8,} {r[key]:>13.4f} {r[test_key]:>14.4f} {r['epochs']:>7} "
+              f"{r['seconds']:>8.2f}{'  <- best' if r['best'] else ''}")
+    return 0
+
+
+def _load(path):
+    from . import load_model  # noqa: PLC0415
+
+    return load_model(path)
+
+
+def cmd_summary(args):
+    model = _load(args.model)
+    model.summary()
+    meta = model.metadata
+    if meta.get("dataset"):
+        print(f"trained on: {meta['dataset']} ({meta.get('task')}, classes: {', '.join(meta.get('target_names', []))})")
+    if model.compiled:
+        print(f"optimizer: {type(model.optimizer).__name__}, loss: {type(model.loss).__name__}, "
+              f"updates so far: {model.optimizer.iterations}")
+    return 0
+
+
+def cmd_evaluate(args):
+    from .workflow import TrainConfig, encode_targets, load_split  # noqa: PLC0415
+
+    model = _load(args.model)
+    meta = model.metadata
+    dataset = args.csv or args.dataset or meta.get("dataset")
+    if not dataset:
+        raise ValueError("the model file does not say which data it was trained on; pass --dataset or --csv")
+    is_csv = bool(args.csv) or (not args.dataset and dataset not in DATASET_NAMES)
+    config = TrainConfig(dataset=dataset if not is_csv else "digits", csv=dataset if is_csv else None,
+                         target=args.target or meta.get("target"), test_size=meta.get("test_size", 0.2),
+                         seed=meta.get("split_seed", 42))
+    split = load_split(config)
+    result = model.evaluate(split.x_test, encode_targets(split.y_test, split.info), batch_size=256, return_dict=True)
+    print(f"test split of {dataset} ({len(split.x_test)} samples): "
+          + "   ".join(f"{k}: {v:.4f}" for k, v in result.items()))
+    return 0
+
+
+def cmd_predict(args):
+    from .datasets import _is_number  # noqa: PLC0415
+    from .saving import atomic_write  # noqa: PLC0415
+
+    model = _load(args.model)
+    meta = model.metadata
+    with open(args.csv, newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if not rows:
+        raise ValueError(f"{args.csv} is empty")
+    header = rows[0]
+    features = meta.get("feature_names") or []
+    if features and all(name in header for name in features):
+        columns = [header.index(name) for name in features]
+        data = rows[1:]
+    elif all(_is_number(v) for v in header):  # no header row
+        columns, data = list(range(len(header))), rows
+    else:
+        columns = [i for i, h in enumerate(header) if h != meta.get("target")]
+        data = rows[1:]
+    try:
+        x = np.array([[float(r[c]) for c in columns] for r in data], dtype=np.float32)
+    except (ValueError, IndexError) as err:
+        raise ValueError(f"{args.csv}: every row needs numeric values in the feature columns ({err})") from None
+    y = model.predict(x, batch_size=256)
+    names = meta.get("target_names") or []
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    if meta.get("task", "classification") == "classification":
+        probs = y if y.shape[1] > 1 else np.concatenate([1 - y, y], axis=1)
+        labels = names or [str(i) for i in range(probs.shape[1])]
+        writer.writerow(["prediction", *[f"p_{n}" for n in labels]])
+        for p in probs:
+            writer.writerow([labels[int(p.argmax())], *(f"{v:.6f}" for v in p)])
+    else:
+        writer.writerow(["prediction"])
+        writer.writerows([[f"{v:.6g}"] for v in y.reshape(len(y), -1)[:, 0]])
+    out = args.out or os.path.splitext(args.csv)[0] + ".predictions.csv"
+    atomic_write(out, buf.getvalue().encode())
+    print(f"wrote {len(y)} predictions to {out}")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="glassnet", description="Train, inspect and use glassnet neural networks.")
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a network (default: seed 000's digits network)",
+                       description="Train a network and write the model, curves and metrics to --out.")
+    _add_training_options(p)
+    p.add_argument("--out", help="output folder (default: runs/<timestamp>)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("tune", help="try several hidden sizes on the same split (seed 004)",
+                       description="Train one hidden layer of each --hidden size and print a table; "
+                                   "the best on the validation split is marked.")
+    _add_training_options(p)
+    p.set_defaults(func=cmd_tune, hidden=(16, 32, 64, 128))
+
+    p = sub.add_parser("evaluate", help="evaluate a saved model on its test split")
+    p.add_argument("model", help="a model file written by glassnet train")
+    p.add_argument("--dataset", choices=DATASET_NAMES, help="data set (default: the one it was trained on)")
+    p.add_argument("--csv", help="a CSV file instead")
+    p.add_argument("--target", help="the label column of --csv")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="predict for the rows of a CSV file")
+    p.add_argument("model", help="a model file written by glassnet train")
+    p.add_argument("--csv", required=True, help="rows to predict (feature columns; a header row is optional)")
+    p.add_argument("--out", help="where to write the predictions (default: <csv>.predictions.csv)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("summary", help="print a saved model's layers and parameters")
+    p.add_argument("model")
+    p.set_defaults(func=cmd_summary)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("glassnet: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, ImportError, RuntimeError) as err:
+        print(f"glassnet {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

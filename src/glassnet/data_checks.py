@@ -1,0 +1,66 @@
+"""Validation of the data handed to fit, evaluate and predict: clear errors up front."""
+import numpy as np
+
+
+def as_features(x, name="x", dtype=np.float32):
+    """``x`` as a non-empty, finite floating array (pandas works through np.asarray)."""
+    try:
+        arr = np.asarray(x)
+    except Exception as err:  # noqa: BLE001 - any conversion failure is the user's input
+        raise ValueError(f"{name} must be array-like; could not convert it: {err}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric; received an array of dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must have a batch dimension; received a scalar")
+    if len(arr) == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); need at least one sample")
+    arr = arr.astype(dtype, copy=False) if arr.dtype != dtype else arr
+    _check_finite(arr, name)
+    return arr
+
+
+def as_targets(y, n, name="y"):
+    """``y`` as a finite numeric array with ``n`` samples (labels keep their integer dtype)."""
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric; received an array of dtype {arr.dtype}")
+    if arr.ndim == 0 or len(arr) != n:
+        raise ValueError(f"x and {name} must have the same number of samples; received x with {n} "
+                         f"samples and {name} with shape {arr.shape}")
+    if arr.dtype.kind == "f":
+        _check_finite(arr, name)
+    return arr
+
+
+def as_sample_weight(w, n, name="sample_weight"):
+    if w is None:
+        return None
+    arr = np.asarray(w, dtype=np.float64).reshape(-1) if np.ndim(w) else None
+    if arr is None or len(arr) != n:
+        raise ValueError(f"{name} must have one weight per sample ({n}); received shape {np.shape(w)}")
+    _check_finite(arr, name)
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0; received a minimum of {arr.min()}")
+    return arr
+
+
+def _check_finite(arr, name):
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[:, 0]
+        rows = ", ".join(str(i) for i in np.unique(bad)[:5])
+        raise ValueError(f"{name} contains NaN or inf (rows {rows}{', ...' if len(np.unique(bad)) > 5 else ''})")
+
+
+def positive_int(name, value, allow_zero=False):
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; received: {name}={value!r}")
+    return int(value)
+
+
+def class_labels(y):
+    """Integer class per sample from one-hot rows or labels."""
+    y = np.asarray(y)
+    if y.ndim > 1 and y.shape[-1] > 1:
+        return y.argmax(axis=-1)
+    return np.rint(y.reshape(len(y))).astype(np.int64)

@@ -1,0 +1,290 @@
+"""Model: compile, fit, evaluate and predict (the Keras workflow of seed 000).
+
+Subclass ``Model`` and define ``forward`` for a custom network, or use
+``Sequential`` for a stack of layers.
+"""
+import numpy as np
+
+from . import metrics as metrics_lib
+from . import optim
+from .callbacks import CallbackList, History, ProgressBar
+from .data_checks import as_features, as_sample_weight, as_targets, class_labels, positive_int
+from .nn import losses as losses_lib
+from .nn.layers import Layer
+from .random import make_rng
+from .tensor import Tensor, no_grad
+
+
+class Model(Layer):
+    """A network with a training loop.
+
+    >>> import glassnet as gn
+    >>> model = gn.Sequential([gn.nn.Dense(8, activation="relu"), gn.nn.Dense(1, activation="sigmoid")], seed=0)
+    >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    >>> x = np.random.default_rng(0).standard_normal((64, 2)); y = (x[:, 0] > 0) * 1.0
+    >>> history = model.fit(x, y, epochs=3, verbose=0, seed=0)
+    >>> sorted(history.history)
+    ['accuracy', 'loss']
+    """
+
+    def __init__(self, name=None, seed=None):
+        super().__init__(name)
+        self.seed = seed
+        self.optimizer = self.loss = None
+        self.metrics = []
+        self.stop_training = False
+        self.compiled = False
+        self.metadata = {}  # JSON-ready facts saved with the model (data set, class names, ...)
+
+    # -- configuration ---------------------------------------------------------------
+    def compile(self, optimizer="adam", loss=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics (names or objects).
+
+        Raises:
+            ValueError: an unknown name (the message lists the known ones).
+        """
+        if loss is None:
+            raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'")
+        self.optimizer = optim.get(optimizer)
+        self.loss = losses_lib.get(loss)
+        self.metrics = [metrics_lib.get(m) for m in (metrics or [])]
+        self.compiled = True
+        if self.built:
+            self._bind_optimizer()
+
+    def _bind_optimizer(self):
+        if not self.optimizer.params:
+            self.optimizer.bind(self.parameters())
+
+    def build(self, input_shape):
+        """Create every weight by running one sample through the network."""
+        self._input_shape = tuple(input_shape[1:])
+        with no_grad():
+            self.forward(Tensor(np.zeros((1, *input_shape[1:]), dtype=self.dtype)))
+
+    def _ensure_built(self, x):
+        if not self.built:
+            self.build(x.shape)
+            self.built = True
+            self._input_shape = tuple(x.shape[1:])
+        if self.compiled:
+            self._bind_optimizer()
+
+    def _training_loss(self, y, output, sample_weight):
+        """Subclasses that fuse the output activation into the loss override this pair."""
+        return self.loss(y, output, sample_weight=sample_weight)
+
+    def _forward_for_loss(self, x):
+        return self.forward(x)
+
+    def _probabilities(self, output):
+        return output.data
+
+    # -- training ------------------------------------------------------------------------
+    def train_on_batch(self, x, y, sample_weight=None):
+        """One gradient step on one batch; returns the loss (with penalties) as a float."""
+        self._require_compiled("train_on_batch")
+        x = x if isinstance(x, Tensor) else Tensor(as_features(x, dtype=self.dtype))
+        self._ensure_built(x)
+        self.train()
+        output = self._forward_for_loss(x)
+        loss = self._training_loss(y, output, sample_weight)
+        penalty = self.regularization_loss()
+        total = loss + penalty if penalty is not None else loss
+        self.optimizer.zero_grad()
+        total.backward()
+        self.optimizer.step()
+        self._last_output = output
+        return float(total.data)
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0, shuffle=True,
+            class_weight=None, sample_weight=None, callbacks=None, verbose=1, seed=None, initial_epoch=0):
+        """Train for ``epochs`` passes over (x, y) in mini-batches.
+
+        ``batch_size=1`` is stochastic gradient descent; ``batch_size=len(x)``
+        (or ``None``) is full-batch gradient descent. ``seed`` fixes the
+        shuffling: epoch ``e`` uses a generator seeded by ``(seed, e)``, so
+        ``fit(..., initial_epoch=k, seed=s)`` resumes exactly where a run
+        with seed ``s`` stopped.
+
+        Returns:
+            A :class:`History`; ``history.history`` maps ``loss``, each
+            metric and their ``val_`` versions to per-epoch lists.
+
+        Raises:
+            ValueError: bad data or arguments, named with their shapes.
+        """
+        self._require_compiled("fit")
+        x = as_features(x, dtype=self.dtype)
+        y = as_targets(y, len(x))
+        sample_weight = as_sample_weight(sample_weight, len(x))
+        epochs = positive_int("epochs", epochs, allow_zero=True)
+        batch_size = len(x) if batch_size is None else positive_int("batch_size", batch_size)
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1); received: validation_split={validation_split!r}")
+        if validation_data is None and validation_split:
+            n_val = int(round(len(x) * validation_split))
+            if n_val == 0 or n_val == len(x):
+                raise ValueError(f"validation_split={validation_split} leaves no training or validation "
+                                 f"samples out of {len(x)}")
+            validation_data = (x[-n_val:], y[-n_val:])
+            x, y = x[:-n_val], y[:-n_val]
+            sample_weight = None if sample_weight is None else sample_weight[:-n_val]
+        if class_weight is not None:
+            sample_weight = self._class_weights(class_weight, y, sample_weight)
+        if validation_data is not None:
+            validation_data = self._check_validation(validation_data)
+        self._ensure_built(Tensor(x[:1]))
+        self._check_fits(x, y)
+
+        seed = self.seed if seed is None else seed
+        base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(make_rng(seed).integers(2**63))
+        history = History()
+        steps = -(-len(x) // batch_size)
+        cbs = [*(callbacks or []), history]
+        if verbose:
+            cbs.insert(0, ProgressBar(epochs, steps, verbose))
+        cbs = CallbackList(cbs, self)
+        self.stop_training = self.stop_now = False
+        cbs.call("on_train_begin", {})
+        for epoch in range(initial_epoch, epochs):
+            cbs.call("on_epoch_begin", epoch, {})
+            logs = self._run_epoch(x, y, sample_weight, batch_size, shuffle, np.random.default_rng([base_seed, epoch]),
+                                   cbs)
+            if validation_data is not None and not self.stop_now:
+                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256), return_dict=True)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            cbs.call("on_epoch_end", epoch, logs)
+            if self.stop_training:
+                break
+        cbs.call("on_train_end", {})
+        self.history = history
+        return history
+
+    def _run_epoch(self, x, y, sample_weight, batch_size, shuffle, rng, cbs):
+        if shuffle:
+            order = rng.permutation(len(x))
+            x, y = x[order], y[order]
+            sample_weight = None if sample_weight is None else sample_weight[order]
+        for m in self.metrics:
+            m.reset_state()
+        total, count = 0.0, 0
+        for batch, start in enumerate(range(0, len(x), batch_size)):
+            cbs.call("on_train_batch_begin", batch, {})
+            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            wb = None if sample_weight is None else sample_weight[start:start + batch_size]
+            loss = self.train_on_batch(Tensor(xb), yb, wb)
+            total += loss * len(xb)
+            count += len(xb)
+            probabilities = self._probabilities(self._last_output)
+            for m in self.metrics:
+                m.update_state(yb, probabilities, wb)
+            logs = {"loss": total / count, **{m.name: m.result() for m in self.metrics}}
+            cbs.call("on_train_batch_end", batch, logs)
+            if self.stop_now:
+                break
+        self._last_output = None
+        return logs
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"{what}() needs a compiled model: call model.compile(optimizer=..., loss=...) first")
+
+    def _check_validation(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a tuple (x_val, y_val); received "
+                             f"{type(validation_data).__name__}")
+        x_val = as_features(validation_data[0], "validation_data x", self.dtype)
+        return x_val, as_targets(validation_data[1], len(x_val), "validation_data y")
+
+    def _check_fits(self, x, y):
+        """Run the first samples through the network and the loss: shape and label
+        errors surface now, named, instead of deep inside training."""
+        with no_grad():
+            out = self._forward_for_loss(Tensor(x[:2]))
+        if isinstance(self.loss, losses_lib.Loss):
+            self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
+
+    def _class_weights(self, class_weight, y, sample_weight):
+        labels = class_labels(y)
+        unknown = sorted(set(np.unique(labels).tolist()) - set(class_weight))
+        if unknown:
+            raise ValueError(f"class_weight has no weight for classes {unknown}; received keys {sorted(class_weight)}")
+        lookup = np.zeros(int(labels.max()) + 1)
+        for cls, weight in class_weight.items():
+            if 0 <= cls < len(lookup):
+                lookup[cls] = weight
+        weights = lookup[labels]
+        return weights if sample_weight is None else weights * sample_weight
+
+    # -- evaluation -------------------------------------------------------------------
+    def evaluate(self, x, y, batch_size=32, sample_weight=None, verbose=0, return_dict=False):
+        """The loss and every metric over (x, y), in evaluation mode without a graph.
+
+        Returns:
+            ``{"loss": ..., metric: ...}`` with ``return_dict``, else the loss
+            alone when there are no metrics, else ``[loss, *metrics]``.
+        """
+        self._require_compiled("evaluate")
+        x = as_features(x, dtype=self.dtype)
+        y = as_targets(y, len(x))
+        sample_weight = as_sample_weight(sample_weight, len(x))
+        batch_size = positive_int("batch_size", batch_size)
+        self._ensure_built(Tensor(x[:1]))
+        was_training = self.training
+        self.eval()
+        fresh = [type(m).__new__(type(m)) for m in self.metrics]
+        for m, f in zip(self.metrics, fresh):
+            f.__dict__.update(m.__dict__)
+            f.reset_state()
+        total = 0.0
+        with no_grad():
+            for start in range(0, len(x), batch_size):
+                xb, yb = Tensor(x[start:start + batch_size]), y[start:start + batch_size]
+                wb = None if sample_weight is None else sample_weight[start:start + batch_size]
+                out = self._forward_for_loss(xb)
+                total += float(self._training_loss(yb, out, wb).data) * len(xb)
+                probabilities = self._probabilities(out)
+                for m in fresh:
+                    m.update_state(yb, probabilities, wb)
+        self.train(was_training)
+        penalty = self.regularization_loss()
+        result = {"loss": total / len(x) + (float(penalty.data) if penalty is not None else 0.0),
+                  **{m.name: m.result() for m in fresh}}
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()))
+        if return_dict:
+            return result
+        return result["loss"] if not fresh else list(result.values())
+
+    def predict(self, x, batch_size=32):
+        """The network's outputs for ``x`` (NumPy), batched, in evaluation mode, without a graph."""
+        x = as_features(x, dtype=self.dtype)
+        batch_size = positive_int("batch_size", batch_size)
+        self._ensure_built(Tensor(x[:1]))
+        was_training = self.training
+        self.eval()
+        with no_grad():
+            outs = [self.forward(Tensor(x[s:s + batch_size])).data for s in range(0, len(x), batch_size)]
+        self.train(was_training)
+        return np.concatenate(outs)
+
+    # -- weights ------------------------------------------------------------------------
+    def get_weights(self):
+        """Copies of every parameter array, in ``parameters()`` order."""
+        return [p.data.copy() for p in self.parameters()]
+
+    def set_weights(self, weights):
+        params = self.parameters()
+        if len(weights) != len(params):
+            raise ValueError(f"set_weights expects {len(params)} arrays; received {len(weights)}")
+        for i, (p, w) in enumerate(zip(params, weights)):
+            if np.shape(w) != p.shape:
+                raise ValueError(f"set_weights: array {i} must have shape {p.shape}; received {np.shape(w)}")
+            p.data[...] = w
+
+    def save(self, path):
+        """Write the architecture, training config, weights and optimizer state to one file."""
+        from .saving import save_model  # noqa: PLC0415 - saving needs the optional safetensors
+
+        save_model(self, path)

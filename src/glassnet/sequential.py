@@ -1,0 +1,127 @@
+"""Sequential: a stack of layers, each feeding the next."""
+import numpy as np
+
+from .model import Model
+from .nn import activations
+from .nn import losses as losses_lib
+from .nn.layers import Dense, Layer
+from .random import make_rng
+from .tensor import Tensor, no_grad
+
+# Output activation + loss pairs computed together from the pre-activation
+# (logits): numerically stable and one fused backward instead of two.
+_FUSED = {
+    ("softmax", losses_lib.CategoricalCrossentropy): losses_lib.CategoricalCrossentropy,
+    ("softmax", losses_lib.SparseCategoricalCrossentropy): losses_lib.SparseCategoricalCrossentropy,
+    ("sigmoid", losses_lib.BinaryCrossentropy): losses_lib.BinaryCrossentropy,
+}
+
+
+class Sequential(Model):
+    """Layers applied in order.
+
+    Args:
+        layers: a list of layers. Defaults to ``None`` (add them with ``add``).
+        seed: seeds every layer's initial weights and dropout masks that has
+            no seed of its own, and the shuffling in ``fit``. Defaults to
+            ``None``.
+
+    >>> import glassnet as gn
+    >>> model = gn.Sequential([gn.nn.Dense(64, activation="relu"), gn.nn.Dense(10, activation="softmax")], seed=0)
+    >>> model.predict(np.zeros((2, 64))).shape
+    (2, 10)
+    """
+
+    def __init__(self, layers=None, name=None, seed=None):
+        super().__init__(name, seed)
+        self._rng = make_rng(seed) if seed is not None else None
+        self.layers = []
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential takes layers; received: {layer!r}")
+        if self._rng is not None and getattr(layer, "seed", 0) is None:
+            layer.seed = int(self._rng.integers(2**63))
+            if layer.built and getattr(layer, "input_dim", None):  # built in its constructor: redraw
+                layer.build((None, layer.input_dim))
+        self.layers.append(layer)
+        self.built = False
+        first = self.layers[0]
+        if getattr(first, "input_dim", None):  # the input size is known: build now, as Keras does
+            self.build((None, first.input_dim))
+            self.built = True
+
+    def forward(self, x, logits=False):
+        """Run every layer; with ``logits`` the last Dense layer skips its activation."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x, dtype=self.dtype)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = layer(x, apply_activation=False) if logits and i == last else layer(x)
+        return x
+
+    # -- the fused output activation + loss ---------------------------------------------
+    def compile(self, optimizer="adam", loss=None, metrics=None):
+        super().compile(optimizer, loss, metrics)
+        self._fused_loss = None
+        last = self.layers[-1] if self.layers else None
+        if isinstance(last, Dense) and type(last) is Dense and isinstance(self.loss, losses_lib.Loss) \
+                and not getattr(self.loss, "from_logits", True):
+            name = activations.name_of(last.activation)
+            fused = _FUSED.get((name, type(self.loss)))
+            if fused is not None:
+                self._fused_loss = fused(from_logits=True, reduction=self.loss.reduction)
+                self._fused_activation = last.activation
+
+    def _forward_for_loss(self, x):
+        return self.forward(x, logits=self._fused_loss is not None)
+
+    def _training_loss(self, y, output, sample_weight):
+        loss = self._fused_loss or self.loss
+        return loss(y, output, sample_weight=sample_weight)
+
+    def _probabilities(self, output):
+        if self._fused_loss is None:
+            return output.data
+        return self._fused_activation(output.detach()).data
+
+    _fused_loss = None
+
+    def extra_repr(self):
+        return f"name={self.name!r}" if self.name else ""
+
+    def summary(self, print_fn=print):
+        """Print a table of the layers with their output shapes and parameter counts.
+
+        Returns:
+            The table as a string.
+        """
+        if not self.built:
+            raise ValueError("summary() needs a built model: call it on data, fit it, or give the first "
+                             "layer input_dim")
+        rows, x = [], Tensor(np.zeros((1, *self._input_shape), dtype=self.dtype))
+        with no_grad():
+            for i, layer in enumerate(self.layers):
+                x = layer(x)
+                label = f"{layer.name or type(layer).__name__.lower() + '_' + str(i)} ({type(layer).__name__})"
+                rows.append((label, str((None, *x.shape[1:])), f"{layer.count_params():,}"))
+        widths = [max(len(h), *(len(r[c]) for r in rows)) for c, h in enumerate(("Layer (type)", "Output Shape", "Param #"))]
+        line = "-" * (sum(widths) + 4)
+        fmt = f"{{:<{widths[0]}}}  {{:<{widths[1]}}}  {{:>{widths[2]}}}"
+        out = [f'Model: "{self.name or "sequential"}"', line, fmt.format("Layer (type)", "Output Shape", "Param #"),
+               "=" * len(line), *(fmt.format(*r) for r in rows), "=" * len(line),
+               f"Total params: {self.count_params():,}", line]
+        text = "\n".join(out)
+        print_fn(text)
+        return text
+
+    def get_config(self):
+        from .nn.layers import LAYERS  # noqa: PLC0415
+
+        for layer in self.layers:
+            if not any(LAYERS.get(n) is type(layer) for n in LAYERS.names()):
+                raise ValueError(f"{type(layer).__name__} is not a registered layer and cannot be saved")
+        return {"name": self.name, "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
+                                              for layer in self.layers]}

@@ -200,8 +200,11 @@ class Model(Layer):
     def _check_fits(self, x, y):
         """Run the first samples through the network and the loss: shape and label
         errors surface now, named, instead of deep inside training."""
+        was_training = self.training
+        self.eval()  # NOTE: in training mode dropout would draw random numbers and break exact resumption
         with no_grad():
             out = self._forward_for_loss(Tensor(x[:2]))
+        self.train(was_training)
         if isinstance(self.loss, losses_lib.Loss):
             self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
 

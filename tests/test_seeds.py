@@ -104,3 +104,36 @@ def _run_example(name):
 def test_example_seed_003_runs_and_its_loss_falls():
     losses = _run_example("seed003_logistic_regression").main(steps=50, verbose=False)
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_example_seed_000_neural_network_learns_digits():
+    accuracy, trainer = _run_example("seed000_neural_network").main(epochs=300, verbose=False)
+    assert trainer.train_loss[-1] < trainer.train_loss[0] / 5 and len(trainer.test_loss) == 300
+    assert accuracy > 0.85
+
+
+def test_example_seed_000_keras_version():
+    accuracy, history = _run_example("seed000_keras").main(epochs=15, verbose=0)
+    assert accuracy > 0.93 and set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_example_seed_001_networks(tmp_path):
+    random_losses, xor_losses, xor_pred = _run_example("seed001_networks").main(
+        plot_dir=tmp_path, verbose=False, random_steps=300)
+    assert random_losses[-1] < 0.1 * random_losses[0]
+    assert np.array_equal(xor_pred > 0.5, [False, True, True, False])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["random_sigmoid.png", "xor_relu.png"]
+
+
+def test_example_seed_002_matches_the_seeds_output_layer_formula():
+    module = _run_example("seed002_sizes_network")
+    errors, prediction, net = module.main(epochs=3000, verbose=False)
+    assert errors[-1] < 0.01 and np.array_equal(prediction > 0.5, [False, True, True, False])
+    # dE/dw_hj = -(y_j - a_j) a_j (1 - a_j) b_h for the output layer (b: hidden outputs)
+    x, y = np.array([[0.3, 0.9]]), np.array([[1.0]])
+    for p in net.parameters():
+        p.grad = None
+    net.error(x, y).backward()
+    b = F.sigmoid(gn.Tensor(x) @ net.weights[0] + net.biases[0]).data
+    a = F.sigmoid(gn.Tensor(b) @ net.weights[1] + net.biases[1]).data
+    np.testing.assert_allclose(net.weights[1].grad, b.T @ (-(y - a) * a * (1 - a)), rtol=1e-12)

@@ -29,20 +29,25 @@ class Neuron:
         return F.sigmoid(gn.Tensor(np.asarray(inputs, dtype=float) @ self.weights + self.bias)).item()
 
 
+def gradient_descent(loss_fn, params, learning_rate, steps):
+    """Plain gradient descent on ``loss_fn()``; returns the loss of every step."""
+    opt = optim.SGD(params, learning_rate=learning_rate)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
 def sigmoid_network_on_random_data(steps=2000, seed=0):
     rng = np.random.default_rng(seed)
     N, D_in, H, D_out = 64, 1000, 100, 10
     x, y = rng.standard_normal((N, D_in)), rng.standard_normal((N, D_out))
     w1, w2 = gn.nn.Parameter(rng.standard_normal((D_in, H))), gn.nn.Parameter(rng.standard_normal((H, D_out)))
-    opt = optim.SGD([w1, w2], learning_rate=1e-4)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = ((F.sigmoid(gn.Tensor(x) @ w1) @ w2 - y) ** 2).sum()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return losses
+    return gradient_descent(lambda: ((F.sigmoid(gn.Tensor(x) @ w1) @ w2 - y) ** 2).sum(), [w1, w2], 1e-4, steps)
 
 
 def relu_network_on_xor(steps=200, seed=0):
@@ -50,14 +55,7 @@ def relu_network_on_xor(steps=200, seed=0):
     x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([[0.0], [1.0], [1.0], [0.0]])
     w1, w2 = gn.nn.Parameter(rng.standard_normal((2, 30))), gn.nn.Parameter(rng.standard_normal((30, 1)))
-    opt = optim.SGD([w1, w2], learning_rate=0.002)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = ((F.relu(gn.Tensor(x) @ w1) @ w2 - y) ** 2).sum()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = gradient_descent(lambda: ((F.relu(gn.Tensor(x) @ w1) @ w2 - y) ** 2).sum(), [w1, w2], 0.002, steps)
     with gn.no_grad():
         prediction = (F.relu(gn.Tensor(x) @ w1) @ w2).data.ravel()
     return losses, prediction

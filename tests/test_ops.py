@@ -94,6 +94,8 @@ CASES = [
     ("gelu_tanh", lambda a: F.gelu(a, approximate=True),
      lambda a: torch.nn.functional.gelu(a, approximate="tanh"), [(3, 4)], normal),
     ("linear", F.linear, lambda x, w, b: x @ w + b, [(5, 3), (3, 4), (4,)], normal),
+    ("linear_relu", lambda x, w, b: F.linear(x, w, b, relu=True), lambda x, w, b: torch.relu(x @ w + b),
+     [(5, 3), (3, 4), (4,)], normal),
     ("linear_3d", F.linear, lambda x, w, b: x @ w + b, [(2, 5, 3), (3, 4), (4,)], normal),
     ("softmax_xent_labels", lambda z: F.softmax_cross_entropy(z, np.array([0, 3, 1])),
      lambda z: torch.nn.functional.cross_entropy(z, torch.tensor([0, 3, 1]), reduction="none"),

@@ -208,8 +208,8 @@ def gelu(x, approximate=False):
 
 
 # -- fused layers -----------------------------------------------------------
-def linear(x, w, b=None):
-    """``x @ w + b`` in one node. ``w`` has shape (in_features, out_features).
+def linear(x, w, b=None, relu=False):
+    """``x @ w + b`` in one node (then ``relu`` when asked). ``w`` has shape (in_features, out_features).
 
     Raises:
         ValueError: ``x``'s last dimension differs from ``w``'s first.
@@ -218,7 +218,8 @@ def linear(x, w, b=None):
     if x.shape[-1:] != w.shape[:1]:
         raise ValueError(f"linear expects x with {w.shape[0]} features in its last dimension, "
                          f"got x with shape {x.shape}")
-    return ops.Linear()(x, w) if b is None else ops.Linear()(x, w, _t(b))
+    op = ops.Linear(relu)
+    return op(x, w) if b is None else op(x, w, _t(b))
 
 
 def softmax_cross_entropy(logits, target, axis=-1):

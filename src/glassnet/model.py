@@ -35,6 +35,7 @@ class Model(Layer):
         self.stop_training = False
         self.compiled = False
         self.metadata = {}  # JSON-ready facts saved with the model (data set, class names, ...)
+        self._penalty_modules = None
 
     # -- configuration ---------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None):
@@ -86,10 +87,11 @@ class Model(Layer):
         self._require_compiled("train_on_batch")
         x = x if isinstance(x, Tensor) else Tensor(as_features(x, dtype=self.dtype))
         self._ensure_built(x)
-        self.train()
+        if not self.training:
+            self.train()
         output = self._forward_for_loss(x)
         loss = self._training_loss(y, output, sample_weight)
-        penalty = self.regularization_loss()
+        penalty = self._penalty()
         total = loss + penalty if penalty is not None else loss
         self.optimizer.zero_grad()
         total.backward()
@@ -146,6 +148,7 @@ class Model(Layer):
             cbs.insert(0, ProgressBar(epochs, steps, verbose))
         cbs = CallbackList(cbs, self)
         self.stop_training = self.stop_now = False
+        self._penalty_modules = None  # layers may have changed since the last fit
         cbs.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
             cbs.call("on_epoch_begin", epoch, {})
@@ -176,15 +179,27 @@ class Model(Layer):
             loss = self.train_on_batch(Tensor(xb), yb, wb)
             total += loss * len(xb)
             count += len(xb)
-            probabilities = self._probabilities(self._last_output)
-            for m in self.metrics:
-                m.update_state(yb, probabilities, wb)
+            if self.metrics:
+                probabilities = self._probabilities(self._last_output)
+                for m in self.metrics:
+                    m.update_state(yb, probabilities, wb)
             logs = {"loss": total / count, **{m.name: m.result() for m in self.metrics}}
             cbs.call("on_train_batch_end", batch, logs)
             if self.stop_now:
                 break
         self._last_output = None
         return logs
+
+    def _penalty(self):
+        """``regularization_loss()`` over a cached list of the layers that have penalties
+        (walking the module tree every batch costs more than a small network's step)."""
+        if self._penalty_modules is None:
+            self._penalty_modules = [m for m in self.modules() if m is not self and m.regularization_loss() is not None]
+        total = None
+        for m in self._penalty_modules:
+            for p in m._penalties():
+                total = p if total is None else total + p
+        return total
 
     def _require_compiled(self, what):
         if not self.compiled:

@@ -26,4 +26,3 @@ for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 
 Tensor.T = property(lambda self: F.transpose(self))
-Tensor.__hash__ = object.__hash__  # Tensors compare by identity, like PyTorch's

@@ -48,6 +48,7 @@ class Sequential(Model):
                 layer.build((None, layer.input_dim))
         self.layers.append(layer)
         self.built = False
+        self._penalty_modules = None
         first = self.layers[0]
         if getattr(first, "input_dim", None):  # the input size is known: build now, as Keras does
             self.build((None, first.input_dim))

@@ -84,6 +84,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __hash__ = object.__hash__  # identity: Tensors key the dicts of the backward pass
     __array_priority__ = 100  # ndarray op Tensor defers to Tensor's reflected ops
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
@@ -193,9 +194,9 @@ class Tensor:
                 raise ValueError(f"backward(): grad must have shape {self.shape}, got {grad.shape}")
 
         order = _topological_order(self)
-        grads = {id(self): grad}
+        grads = {self: grad}  # NOTE: Tensors hash by identity
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             if g is None:
                 continue
             fn = node.grad_fn
@@ -208,13 +209,12 @@ class Tensor:
                     "retain_graph=True to the first backward() to go through it twice"
                 )
             gxs = fn.backward(g)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
-                if gx is None or not x.requires_grad:
-                    continue
-                key = id(x)
-                grads[key] = gx if key not in grads else grads[key] + gx
+                if gx is not None and x.requires_grad:
+                    prev = grads.get(x)
+                    grads[x] = gx if prev is None else prev + gx
         if not retain_graph:
             for node in order:
                 if node.grad_fn is not None:
@@ -227,20 +227,21 @@ def _topological_order(root):
     """Nodes that need a gradient, inputs before outputs, without recursion."""
     order, visited = [], set()
     stack = [(root, False)]
+    push, pop, mark, emit = stack.append, stack.pop, visited.add, order.append
     while stack:
-        node, done = stack.pop()
+        node, done = pop()
         if done:
-            order.append(node)
+            emit(node)
             continue
-        if id(node) in visited:
+        if node in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
+        mark(node)
+        push((node, True))
         fn = node.grad_fn
         if fn is not None and fn.inputs is not None:
             for x in fn.inputs:
-                if x.requires_grad and id(x) not in visited:
-                    stack.append((x, False))
+                if x.requires_grad and x not in visited:
+                    push((x, False))
     return order
 
 

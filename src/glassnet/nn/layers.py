@@ -118,6 +118,8 @@ class Dense(Layer):
         if x.shape[-1:] != (self.input_dim,):
             raise ValueError(f"{self._label()} expects {self.input_dim} input features, "
                              f"got x with shape {x.shape}")
+        if apply_activation and self.activation is F.relu:
+            return F.linear(x, self.kernel, self.bias, relu=True)
         z = F.linear(x, self.kernel, self.bias)
         return self.activation(z) if apply_activation else z
 

@@ -40,8 +40,8 @@ class Loss:
             per = per * w.reshape(-1)
         if self.reduction == "none":
             return per
-        total = per.sum()
-        return total / float(len(y_pred)) if self.reduction == "mean" else total
+        # NOTE: "mean" divides by the batch size even with sample weights, as Keras does.
+        return per.mean() if self.reduction == "mean" else per.sum()
 
     def prepare_target(self, t, y_pred):
         """The target as an array of ``y_pred``'s shape and dtype; else a clear error."""

@@ -19,7 +19,8 @@ class Module:
     """Base class of layers and models.
 
     Parameters and sub-modules assigned as attributes (also inside lists or
-    tuples) are found recursively, in the order they were assigned.
+    tuples) are found recursively, in the order they were assigned; attributes
+    whose names start with ``_`` are private and not traversed.
 
     >>> class Scale(Module):
     ...     def __init__(self):
@@ -43,6 +44,8 @@ class Module:
     # -- traversal ---------------------------------------------------------------
     def named_children(self):
         for name, value in vars(self).items():
+            if name.startswith("_"):  # private caches and references are not children
+                continue
             if isinstance(value, Module):
                 yield name, value
             elif isinstance(value, (list, tuple)):

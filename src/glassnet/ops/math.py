@@ -184,6 +184,8 @@ def _normalize_axis(axis, ndim):
 
 def _expand_reduced(g, shape, axes):
     """Put back the reduced axes of ``g`` as size-1 axes, then broadcast."""
+    if len(axes) == len(shape):  # a full reduction: the common case of a loss
+        return get_array_module(g).full(shape, g, dtype=g.dtype)
     keep = list(shape)
     for ax in axes:
         keep[ax] = 1

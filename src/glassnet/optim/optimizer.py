@@ -71,7 +71,9 @@ class Optimizer:
 
     def step(self):
         """Apply one update to every parameter that has a gradient, in place."""
-        grads = clip_grads([p.grad for p in self.params], self.clipvalue, self.clipnorm, self.global_clipnorm)
+        grads = [p.grad for p in self.params]
+        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm is not None:
+            grads = clip_grads(grads, self.clipvalue, self.clipnorm, self.global_clipnorm)
         lr = self.learning_rate
         self.iterations += 1
         for p, g, state in zip(self.params, grads, self.state):

@@ -1,0 +1,301 @@
+"""MLP training and inference benchmarks: glassnet against PyTorch eager, scikit-learn,
+a hand-written NumPy loop and the GEMM floor.
+
+Run from the repository root:  python bench/mlp.py            (full, a few minutes)
+                               python bench/mlp.py --quick    (tiny shapes, proves it runs)
+Writes bench/results/mlp.json and bench/results/mlp.png and prints the table.
+
+Every competitor trains the same network (ReLU hidden layers, softmax
+cross-entropy, Adam lr 1e-3, float32) from the same initial weights on the
+same data, in one process, interleaved: a warm-up epoch first, then the
+median of the repeats. Peak memory is measured in a fresh child process per
+competitor (growth of the maximum resident set size during training).
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS = {
+    # name: (layer sizes, batch size, samples per epoch)
+    "digits 64-64-10 b32": ((64, 64, 10), 32, 1437),
+    "784-256-128-10 b128": ((784, 256, 128, 10), 128, 12800),
+    "784-1024-1024-10 b512": ((784, 1024, 1024, 10), 512, 8192),
+}
+QUICK = {"quick 20-16-3 b8": ((20, 16, 3), 8, 64)}
+
+
+def make_data(sizes, n, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, sizes[-1], n)
+    centers = rng.standard_normal((sizes[-1], sizes[0])).astype(np.float32)
+    x = (centers[y] + rng.standard_normal((n, sizes[0])).astype(np.float32))
+    return x.astype(np.float32), y
+
+
+def init_weights(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        limit = np.sqrt(6 / (fan_in + fan_out))
+        weights += [rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32), np.zeros(fan_out, np.float32)]
+    return weights
+
+
+# -- competitors: each returns (train_one_epoch, predict) closures --------------------------
+def glassnet_runner(sizes, batch, x, y, weights):
+    import glassnet as gn  # noqa: PLC0415
+
+    layers = [gn.nn.Dense(n, activation="relu") for n in sizes[1:-1]] + [gn.nn.Dense(sizes[-1], activation="softmax")]
+    model = gn.Sequential(layers, seed=0)
+    model.compile(optimizer=gn.optim.Adam(learning_rate=1e-3, epsilon=1e-8), loss="sparse_categorical_crossentropy")
+    model.build((None, sizes[0]))
+    model.built = True
+    model.set_weights(weights)
+
+    def epoch():
+        model.fit(x, y, epochs=1, batch_size=batch, shuffle=False, verbose=0)
+
+    return epoch, lambda xb: model.predict(xb, batch_size=len(xb))
+
+
+def numpy_runner(sizes, batch, x, y, weights):
+    params = [w.copy() for w in weights]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    state = {"t": 0}
+    b1, b2, lr, eps = 0.9, 0.999, 1e-3, 1e-8
+
+    def forward(xb):
+        acts = [xb]
+        for i in range(0, len(params) - 2, 2):
+            acts.append(np.maximum(acts[-1] @ params[i] + params[i + 1], 0))
+        return acts, acts[-1] @ params[-2] + params[-1]
+
+    def epoch():
+        for s in range(0, len(x), batch):
+            xb, yb = x[s:s + batch], y[s:s + batch]
+            acts, z = forward(xb)
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(yb)), yb] -= 1
+            g = p / len(yb)
+            grads = [None] * len(params)
+            for i in range(len(params) - 2, -1, -2):
+                grads[i], grads[i + 1] = acts[i // 2].T @ g, g.sum(axis=0)
+                if i:
+                    g = (g @ params[i].T) * (acts[i // 2] > 0)
+            state["t"] += 1
+            t = state["t"]
+            for pi, gi, mi, vi in zip(params, grads, m, v):
+                mi *= b1
+                mi += (1 - b1) * gi
+                vi *= b2
+                vi += (1 - b2) * gi * gi
+                pi -= (lr / (1 - b1**t)) * mi / (np.sqrt(vi) / np.sqrt(1 - b2**t) + eps)
+
+    def predict(xb):
+        return forward(xb)[1]
+
+    return epoch, predict
+
+
+def torch_runner(sizes, batch, x, y, weights):
+    import torch  # noqa: PLC0415
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    mods = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = torch.nn.Linear(fan_in, fan_out)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(weights[2 * i].T.copy()))
+            lin.bias.copy_(torch.from_numpy(weights[2 * i + 1]))
+        mods += [lin, torch.nn.ReLU()]
+    net = torch.nn.Sequential(*mods[:-1])
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def epoch():
+        for s in range(0, len(x), batch):
+            opt.zero_grad()
+            loss_fn(net(tx[s:s + batch]), ty[s:s + batch]).backward()
+            opt.step()
+
+    def predict(xb):
+        with torch.no_grad():
+            return net(torch.from_numpy(xb)).numpy()
+
+    return epoch, predict
+
+
+def sklearn_runner(sizes, batch, x, y, weights):
+    from sklearn.neural_network import MLPClassifier  # noqa: PLC0415
+
+    clf = MLPClassifier(hidden_layer_sizes=sizes[1:-1], batch_size=batch, solver="adam", learning_rate_init=1e-3,
+                        shuffle=False, random_state=0)
+    clf.partial_fit(x[:batch], y[:batch], classes=np.arange(sizes[-1]))
+    clf.coefs_ = [w.astype(np.float64) for w in weights[::2]]
+    clf.intercepts_ = [b.astype(np.float64) for b in weights[1::2]]
+
+    def epoch():
+        clf.partial_fit(x, y)
+
+    return epoch, clf.predict_proba
+
+
+RUNNERS = {"glassnet": glassnet_runner, "numpy": numpy_runner, "pytorch": torch_runner, "sklearn": sklearn_runner}
+
+
+def gemm_rate(repeats=5):
+    """Measured float32 GEMM rate (FLOP/s) on a 512x1024 @ 1024x1024 product."""
+    a = np.random.default_rng(0).standard_normal((512, 1024)).astype(np.float32)
+    b = np.random.default_rng(1).standard_normal((1024, 1024)).astype(np.float32)
+    a @ b
+    best = min(_time(lambda: a @ b) for _ in range(repeats))
+    return 2 * 512 * 1024 * 1024 / best
+
+
+def epoch_flops(sizes, n):
+    """Forward 2*n*i*o per layer; backward twice that, minus the unneeded input gradient."""
+    per_layer = [2 * n * i * o for i, o in zip(sizes[:-1], sizes[1:])]
+    return 3 * sum(per_layer) - per_layer[0]
+
+
+def _time(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure_memory(name, workload, quick):
+    """Peak resident-memory growth (MiB) while one competitor trains one epoch, in a fresh process."""
+    out = subprocess.run([sys.executable, __file__, "--memory-worker", name, workload] + (["--quick"] if quick else []),
+                         capture_output=True, text=True, timeout=600)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return float("nan")
+
+
+def memory_worker(name, workload, quick):
+    sizes, batch, n = (QUICK if quick else WORKLOADS)[workload]
+    x, y = make_data(sizes, n)
+    epoch, _ = RUNNERS[name](sizes, batch, x, y, init_weights(sizes))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    epoch()
+    print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+
+
+def run(quick=False, repeats=5):
+    workloads = QUICK if quick else WORKLOADS
+    repeats = 1 if quick else repeats
+    rate = gemm_rate(1 if quick else 5)
+    rows = []
+    for wname, (sizes, batch, n) in workloads.items():
+        x, y = make_data(sizes, n)
+        weights = init_weights(sizes)
+        runners = {name: make(sizes, batch, x, y, weights) for name, make in RUNNERS.items()}
+        times = {name: [] for name in runners}
+        for name, (epoch, _) in runners.items():
+            epoch()  # warm-up
+        for _ in range(repeats):
+            for name, (epoch, _) in runners.items():  # interleaved
+                times[name].append(_time(epoch))
+        floor = epoch_flops(sizes, n) / rate
+        torch_time = statistics.median(times["pytorch"])
+        for name, ts in times.items():
+            t = statistics.median(ts)
+            rows.append({"workload": wname, "competitor": name, "epoch_s": t, "samples_per_s": n / t,
+                         "ratio_to_floor": t / floor, "ratio_to_pytorch": t / torch_time,
+                         "peak_mib": measure_memory(name, wname, quick)})
+        rows.append({"workload": wname, "competitor": "gemm floor", "epoch_s": floor, "samples_per_s": n / floor,
+                     "ratio_to_floor": 1.0, "ratio_to_pytorch": floor / torch_time, "peak_mib": None})
+    rows += inference(quick, repeats)
+    return {"gemm_gflops": rate / 1e9, "rows": rows}
+
+
+def inference(quick, repeats):
+    """Batch-1 latency and batch-1024 throughput of the digits MLP's forward pass."""
+    sizes = (64, 64, 10)
+    weights = init_weights(sizes)
+    x, y = make_data(sizes, 1024)
+    rows = []
+    runners = {name: RUNNERS[name](sizes, 32, x, y, weights) for name in ("glassnet", "numpy", "pytorch")}
+    for label, xb, number in (("predict batch 1", x[:1], 200 if quick else 2000), ("predict batch 1024", x, 20 if quick else 200)):
+        timing = {}
+        for name, (_, predict) in runners.items():
+            predict(xb)
+            timing[name] = statistics.median(_time(lambda: [predict(xb) for _ in range(number)]) / number
+                                             for _ in range(max(repeats, 3)))
+        for name, t in timing.items():
+            rows.append({"workload": label, "competitor": name, "epoch_s": t, "samples_per_s": len(xb) / t,
+                         "ratio_to_floor": None, "ratio_to_pytorch": t / timing["pytorch"],
+                         "ratio_to_numpy": t / timing["numpy"], "peak_mib": None})
+    return rows
+
+
+def table(result):
+    lines = [f"GEMM rate: {result['gemm_gflops']:.0f} GFLOP/s float32",
+             f"{'workload':24} {'competitor':11} {'time (s)':>10} {'samples/s':>11} {'x floor':>8} {'x torch':>8} {'peak MiB':>9}"]
+    for r in result["rows"]:
+        fmt = lambda v, spec: "" if v is None else format(v, spec)  # noqa: E731
+        lines.append(f"{r['workload']:24} {r['competitor']:11} {r['epoch_s']:10.5f} {r['samples_per_s']:11.0f} "
+                     f"{fmt(r['ratio_to_floor'], '8.2f'):>8} {fmt(r['ratio_to_pytorch'], '8.2f'):>8} "
+                     f"{fmt(r['peak_mib'], '9.1f'):>9}")
+    return "\n".join(lines)
+
+
+def bar_chart(result, path):
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    rows = [r for r in result["rows"] if r["ratio_to_pytorch"] is not None]
+    workloads = list(dict.fromkeys(r["workload"] for r in rows))
+    names = list(dict.fromkeys(r["competitor"] for r in rows))
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(workloads), 3.8))
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        vals = [next((r["ratio_to_pytorch"] for r in rows if r["workload"] == w and r["competitor"] == name), 0)
+                for w in workloads]
+        ax.bar(np.arange(len(workloads)) + i * width, vals, width, label=name)
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_xticks(np.arange(len(workloads)) + 0.4 - width / 2, workloads, rotation=15, fontsize=7)
+    ax.set(ylabel="time / PyTorch eager time (lower is faster)", title="glassnet MLP benchmarks")
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="MLP benchmarks")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, one repeat: proves the suite runs")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--memory-worker", nargs=2, metavar=("COMPETITOR", "WORKLOAD"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_worker:
+        memory_worker(*args.memory_worker, args.quick)
+        return None
+    result = run(args.quick, args.repeats)
+    print(table(result))
+    os.makedirs(args.out, exist_ok=True)
+    name = "mlp-quick" if args.quick else "mlp"
+    with open(os.path.join(args.out, f"{name}.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    bar_chart(result, os.path.join(args.out, f"{name}.png"))
+    return result
+
+
+if __name__ == "__main__":
+    main()

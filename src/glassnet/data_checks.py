@@ -45,7 +45,7 @@ def as_sample_weight(w, n, name="sample_weight"):
 
 
 def _check_finite(arr, name):
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[:, 0]
         rows = ", ".join(str(i) for i in np.unique(bad)[:5])
         raise ValueError(f"{name} contains NaN or inf (rows {rows}{', ...' if len(np.unique(bad)) > 5 else ''})")

@@ -279,13 +279,11 @@ class Model(Layer):
         """The network's outputs for ``x`` (NumPy), batched, in evaluation mode, without a graph."""
         x = as_features(x, dtype=self.dtype)
         batch_size = positive_int("batch_size", batch_size)
-        self._ensure_built(Tensor(x[:1]))
-        was_training = self.training
-        self.eval()
-        with no_grad():
-            outs = [self.forward(Tensor(x[s:s + batch_size])).data for s in range(0, len(x), batch_size)]
-        self.train(was_training)
-        return np.concatenate(outs)
+        if not self.built:
+            self._ensure_built(Tensor(x[:1]))
+        if len(x) <= batch_size:
+            return self.infer(x)
+        return np.concatenate([self.infer(x[s:s + batch_size]) for s in range(0, len(x), batch_size)])
 
     # -- weights ------------------------------------------------------------------------
     def get_weights(self):

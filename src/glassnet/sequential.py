@@ -63,6 +63,12 @@ class Sequential(Model):
             x = layer(x, apply_activation=False) if logits and i == last else layer(x)
         return x
 
+    def infer(self, x):
+        """Inference on an array, layer by layer, without building a graph."""
+        for layer in self.layers:
+            x = layer.infer(x)
+        return x
+
     # -- the fused output activation + loss ---------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None):
         super().compile(optimizer, loss, metrics)

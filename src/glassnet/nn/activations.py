@@ -4,7 +4,10 @@ Primitives with analytic derivatives live in :mod:`glassnet.ops.activation`;
 the rest are compositions of primitives, so their derivatives come from the
 chain rule.
 """
+import numpy as np
+
 from .. import functional as F
+from ..ops.activation import Softmax, stable_sigmoid
 from ..registry import Registry
 
 ACTIVATIONS = Registry("activation")
@@ -72,6 +75,20 @@ def maxout(x, num_pieces=2):
                          f"received x with shape {x.shape}")
     grouped = x.reshape(*x.shape[:-1], x.shape[-1] // num_pieces, num_pieces)
     return grouped.max(axis=-1)
+
+
+def _relu_in_place(y):
+    return np.maximum(y, 0, out=y)
+
+
+# The same functions on plain arrays, for inference without the graph.
+ARRAY_ACTIVATIONS = {
+    linear: lambda y: y,
+    F.relu: _relu_in_place,
+    F.sigmoid: stable_sigmoid,
+    F.tanh: np.tanh,
+    F.softmax: lambda y: Softmax().forward(y),
+}
 
 
 def get(identifier):

@@ -9,7 +9,7 @@ from .. import functional as F
 from ..backend import DEFAULT_DTYPE
 from ..random import make_rng
 from ..registry import Registry
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 from . import activations, initializers, regularizers
 from .module import Module, Parameter
 
@@ -42,6 +42,17 @@ class Layer(Module):
 
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape``; nothing by default."""
+
+    def infer(self, x):
+        """Inference on a plain array: evaluation mode, no graph. Layers override this
+        with straight array code where it matters (``Model.predict`` calls it)."""
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                return self(Tensor(x)).data
+        finally:
+            self.train(was_training)
 
     def get_config(self):
         """The constructor arguments that rebuild this layer (JSON-serialisable)."""
@@ -122,6 +133,15 @@ class Dense(Layer):
             return F.linear(x, self.kernel, self.bias, relu=True)
         z = F.linear(x, self.kernel, self.bias)
         return self.activation(z) if apply_activation else z
+
+    def infer(self, x):
+        if x.shape[-1:] != (self.input_dim,):
+            raise ValueError(f"{self._label()} expects {self.input_dim} input features, got x with shape {x.shape}")
+        y = x @ self.kernel.data
+        if self.bias is not None:
+            y += self.bias.data
+        array_fn = activations.ARRAY_ACTIVATIONS.get(self.activation)
+        return array_fn(y) if array_fn is not None else super().infer(x)
 
     def _label(self):
         return f"Dense layer {self.name!r}" if self.name else "Dense"
@@ -218,6 +238,9 @@ class Dropout(Layer):
             self.rng = make_rng(self.seed)
         keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.rate
         return x * (keep * x.dtype.type(1 / (1 - self.rate)))
+
+    def infer(self, x):
+        return x
 
     def get_config(self):
         return {"rate": self.rate, "name": self.name}

@@ -11,15 +11,18 @@ import numpy as np
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper
 
 
-def _moments(state, w, g, beta_1, beta_2):
-    """Update and return the first and second moment estimates in place."""
+def _moments(state, w, g, beta_1, beta_2, tmp):
+    """Update the first and second moment estimates in place (``tmp`` is scratch space)."""
     if "m" not in state:
         state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
     m, v = state["m"], state["v"]
     m *= beta_1
-    m += (1 - beta_1) * g
+    np.multiply(g, 1 - beta_1, out=tmp)
+    m += tmp
     v *= beta_2
-    v += (1 - beta_2) * (g * g)
+    np.multiply(g, g, out=tmp)
+    tmp *= 1 - beta_2
+    v += tmp
     return m, v
 
 
@@ -49,13 +52,19 @@ class Adam(Optimizer):
         h, t = self.hyper, state["step"]
         if h["weight_decay"] and type(self) is Adam:
             g = g + h["weight_decay"] * w
-        m, v = _moments(state, w, g, h["beta_1"], h["beta_2"])
+        tmp = self.scratch(w)
+        m, v = _moments(state, w, g, h["beta_1"], h["beta_2"], tmp)
         if h["amsgrad"]:
             v_max = state.setdefault("v_max", np.zeros_like(w))
             np.maximum(v_max, v, out=v_max)
             v = v_max
-        denom = np.sqrt(v) / math.sqrt(1 - h["beta_2"] ** t) + h["epsilon"]
-        w -= (lr / (1 - h["beta_1"] ** t)) * m / denom
+        # w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), without temporaries
+        np.sqrt(v, out=tmp)
+        tmp *= 1 / math.sqrt(1 - h["beta_2"] ** t)
+        tmp += h["epsilon"]
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / (1 - h["beta_1"] ** t)
+        w -= tmp
 
 
 @OPTIMIZERS.register("adamw")
@@ -100,7 +109,7 @@ class Nadam(Optimizer):
         mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
         mu_product = state["mu_product"] = state.get("mu_product", 1.0) * mu
-        m, v = _moments(state, w, g, b1, h["beta_2"])
+        m, v = _moments(state, w, g, b1, h["beta_2"], self.scratch(w))
         denom = np.sqrt(v / (1 - h["beta_2"] ** t)) + h["epsilon"]
         w -= (lr * (1 - mu) / (1 - mu_product)) * g / denom
         w -= (lr * mu_next / (1 - mu_product * mu_next)) * m / denom

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..registry import Registry
 from .clip import clip_grads
+from .flat import FlatParams
 from .schedules import LearningRateSchedule
 
 OPTIMIZERS = Registry("optimizer")
@@ -41,7 +42,7 @@ class Optimizer:
                 check_hyper(name, value, 0.0, low_inclusive=False)
         self.clipvalue, self.clipnorm, self.global_clipnorm = clipvalue, clipnorm, global_clipnorm
         self.iterations = 0
-        self.params, self.state = [], []
+        self.params, self._state, self._flat = [], [], None
         if params is not None:
             self.bind(params)
 
@@ -51,8 +52,21 @@ class Optimizer:
         if not params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         self.params = params
-        self.state = [{} for _ in params]
+        self._state = [{} for _ in params]
+        self._flat = FlatParams(params) if FlatParams.suitable(params) else None
         return self
+
+    @property
+    def state(self):
+        """One dict of state per parameter (views into the packed buffers when packed)."""
+        return self._flat.per_param_state() if self._flat is not None else self._state
+
+    def _unpack(self):
+        """Leave packed mode for good (a parameter's array was replaced, or a gradient is missing)."""
+        if self._flat is not None:
+            self._state = [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+                           for d in self._flat.per_param_state()]
+            self._flat = None
 
     @property
     def learning_rate(self):
@@ -76,7 +90,15 @@ class Optimizer:
             grads = clip_grads(grads, self.clipvalue, self.clipnorm, self.global_clipnorm)
         lr = self.learning_rate
         self.iterations += 1
-        for p, g, state in zip(self.params, grads, self.state):
+        flat = self._flat
+        if flat is not None and flat.intact() and all(g is not None for g in grads):
+            # NOTE: one update over all parameters at once: a few large array operations
+            # instead of a few per parameter, with no Python loop.
+            flat.state["step"] = flat.state.get("step", 0) + 1
+            self.update(flat.data, flat.gather(grads), flat.state, lr)
+            return
+        self._unpack()
+        for p, g, state in zip(self.params, grads, self._state):
             if g is None:
                 continue
             if g.dtype != p.dtype:
@@ -87,6 +109,14 @@ class Optimizer:
     def update(self, w, g, state, lr):
         """Update the array ``w`` in place from its gradient ``g``."""
         raise NotImplementedError
+
+    def scratch(self, w):
+        """A reusable array shaped like ``w`` for temporaries (not part of the saved state)."""
+        key = (w.shape, w.dtype)
+        buffers = self.__dict__.setdefault("_scratch", {})
+        if key not in buffers:
+            buffers[key] = np.empty_like(w)
+        return buffers[key]
 
     # -- saving --------------------------------------------------------------------
     def get_config(self):
@@ -115,7 +145,7 @@ class Optimizer:
     def load_state_dict(self, state):
         """Restore what ``state_dict`` returned (after ``bind``)."""
         self.iterations = int(np.asarray(state["iterations"]).reshape(-1)[0])
-        self.state = [{} for _ in self.params]
+        self._state = [{} for _ in self.params]
         for key, value in state.items():
             if key == "iterations":
                 continue
@@ -127,7 +157,9 @@ class Optimizer:
                 value = value.reshape(-1)[0].item()
             else:
                 value = np.array(value, dtype=self.params[int(index)].dtype)
-            self.state[int(index)][name] = value
+            self._state[int(index)][name] = value
+        if self._flat is not None and not self._flat.load_per_param_state(self._state):
+            self._flat = None
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)

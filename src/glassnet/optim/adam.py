@@ -58,12 +58,14 @@ class Adam(Optimizer):
             v_max = state.setdefault("v_max", np.zeros_like(w))
             np.maximum(v_max, v, out=v_max)
             v = v_max
-        # w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), without temporaries
+        # w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), written as
+        # w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps * sqrt(1 - b2^t))
+        # to save one pass over memory, and without temporaries.
+        root = math.sqrt(1 - h["beta_2"] ** t)
         np.sqrt(v, out=tmp)
-        tmp *= 1 / math.sqrt(1 - h["beta_2"] ** t)
-        tmp += h["epsilon"]
+        tmp += h["epsilon"] * root
         np.divide(m, tmp, out=tmp)
-        tmp *= lr / (1 - h["beta_1"] ** t)
+        tmp *= lr * root / (1 - h["beta_1"] ** t)
         w -= tmp
 
 

@@ -83,7 +83,7 @@ def model_config(model):
 def save_model(model, path):
     _, save = _safetensors()
     config = model_config(model)
-    tensors = {f"weights/{name}": np.ascontiguousarray(p.data) for name, p in model.named_parameters()}
+    tensors = {f"weights/{name}": np.ascontiguousarray(a) for name, a in model.state_dict().items()}
     if model.compiled and model.optimizer.params:
         for key, value in model.optimizer.state_dict().items():
             # NOTE: safetensors writes non-contiguous arrays (such as W.T) wrongly; copy first.
@@ -119,6 +119,14 @@ def _read(path):
     return config, tensors
 
 
+def _layer_from(spec):
+    """A layer from its {"class", "config"} form; wrapped layers (Bidirectional) recursively."""
+    config = dict(spec["config"])
+    if isinstance(config.get("layer"), dict):
+        config["layer"] = _layer_from(config["layer"])
+    return LAYERS.get(spec["class"])(**config)
+
+
 def load_model(path):
     """Rebuild a Sequential model, its weights, its compile settings and its optimizer state.
 
@@ -130,7 +138,7 @@ def load_model(path):
     from .sequential import Sequential  # noqa: PLC0415
 
     config, tensors = _read(path)
-    layers = [LAYERS.get(spec["class"])(**spec["config"]) for spec in config["config"]["layers"]]
+    layers = [_layer_from(spec) for spec in config["config"]["layers"]]
     model = Sequential(layers, name=config["config"].get("name"))
     model.metadata = config.get("metadata") or {}
     if config["input_shape"]:

@@ -59,12 +59,23 @@ class Sequential(Model):
         if not isinstance(x, Tensor):
             x = Tensor(x, dtype=self.dtype)
         last = len(self.layers) - 1
+        mask = None
         for i, layer in enumerate(self.layers):
-            x = layer(x, apply_activation=False) if logits and i == last else layer(x)
+            inputs = x
+            if logits and i == last:
+                x = layer(x, apply_activation=False)
+            elif mask is not None and getattr(layer, "supports_masking", False):
+                x = layer(x, mask=mask)
+            else:
+                x = layer(x)
+            compute_mask = getattr(layer, "compute_mask", None)
+            mask = compute_mask(inputs, mask) if compute_mask is not None else None
         return x
 
     def infer(self, x):
         """Inference on an array, layer by layer, without building a graph."""
+        if any(hasattr(layer, "compute_mask") for layer in self.layers):
+            return super().infer(x)  # masks travel between layers: take the graph path
         for layer in self.layers:
             x = layer.infer(x)
         return x

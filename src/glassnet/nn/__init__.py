@@ -6,7 +6,12 @@ from .layers import (ELU, GELU, LAYERS, SELU, Activation, Dense, Dropout, Flatte
 from .losses import (BinaryCrossentropy, CategoricalCrossentropy, Hinge, Huber, KLDivergence, Loss,
                      MeanAbsoluteError, MeanSquaredError, MulticlassHinge, SparseCategoricalCrossentropy,
                      SquaredHinge)
-from .module import Module, Parameter
+from .conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv2D, Conv2DTranspose, GlobalAveragePooling1D,
+                   GlobalAveragePooling2D, GlobalMaxPooling, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
+                   MaxPooling2D, Reshape, UpSampling2D)
+from .module import Buffer, Module, Parameter
+from .normalization import BatchNormalization, LayerNormalization
+from .recurrent import GRU, LSTM, Bidirectional, Embedding, Masking, SimpleRNN, TimeDistributed
 from .regularizers import L1, L1L2, L2
 
 __all__ = [
@@ -16,5 +21,9 @@ __all__ = [
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge",
     "MulticlassHinge", "KLDivergence", "L1", "L2", "L1L2",
-    "activations", "initializers", "losses", "regularizers",
+    "activations", "initializers", "losses", "regularizers", "Buffer",
+    "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "UpSampling2D", "Reshape", "BatchNormalization", "LayerNormalization", "Embedding",
+    "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
 ]

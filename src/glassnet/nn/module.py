@@ -15,6 +15,16 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=True, name=name)
 
 
+class Buffer(Tensor):
+    """A Tensor that a Module owns but no optimizer touches (running statistics):
+    saved in ``state_dict`` with the parameters."""
+
+    __slots__ = ()
+
+    def __init__(self, data, name=None):
+        super().__init__(data, requires_grad=False, name=name)
+
+
 class Module:
     """Base class of layers and models.
 
@@ -104,9 +114,19 @@ class Module:
         return ()
 
     # -- state -------------------------------------------------------------------
+    def named_buffers(self, prefix=""):
+        for name, value in vars(self).items():
+            if isinstance(value, Buffer):
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_buffers(f"{prefix}{name}.")
+
+    def _named_state(self):
+        return [*self.named_parameters(), *self.named_buffers()]
+
     def state_dict(self):
-        """Copies of every parameter's array, by dotted name."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """Copies of every parameter's and buffer's array, by dotted name."""
+        return OrderedDict((name, p.data.copy()) for name, p in self._named_state())
 
     def load_state_dict(self, state, strict=True):
         """Copy arrays into the parameters of the same names.
@@ -115,7 +135,7 @@ class Module:
             ValueError: names are missing or unexpected (with ``strict``), or
                 shapes differ; the message lists every difference.
         """
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         problems = []
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]

@@ -1,7 +1,9 @@
 """Primitive ops: one class per op, forward and backward side by side."""
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .function import Function, unbroadcast
+from .conv import Conv2D, Conv2DTranspose, Pool2D, UpSample2D
 from .fused import Linear, SoftmaxCrossEntropy
+from .recurrent import GRUOp, LSTMOp, SimpleRNNOp
 from .math import (Abs, Add, Clip, Div, Exp, Log, MatMul, Max, Maximum, Mean, Mul, Neg, Pow,
                    Sqrt, Sub, Sum, Where)
 from .shape import Concatenate, GetItem, Pad, Reshape, Stack, Transpose
@@ -11,5 +13,6 @@ __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Maximum", "Where", "Exp", "Log", "Sqrt", "Abs",
     "Clip", "MatMul", "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Concatenate",
     "Stack", "Pad", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus", "Softmax",
-    "LogSoftmax", "GELU", "Linear", "SoftmaxCrossEntropy",
+    "LogSoftmax", "GELU", "Linear", "SoftmaxCrossEntropy", "Conv2D", "Conv2DTranspose", "Pool2D",
+    "UpSample2D", "SimpleRNNOp", "LSTMOp", "GRUOp",
 ]

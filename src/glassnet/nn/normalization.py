@@ -1,0 +1,101 @@
+"""Normalisation layers: BatchNormalization (running statistics) and LayerNormalization."""
+import numpy as np
+
+from ..backend import DEFAULT_DTYPE
+from .layers import LAYERS, Layer
+from .module import Buffer, Parameter
+
+
+class _Normalization(Layer):
+    def __init__(self, epsilon=1e-3, center=True, scale=True, name=None, dtype=DEFAULT_DTYPE):
+        super().__init__(name, dtype)
+        if not epsilon > 0:
+            raise ValueError(f"epsilon must be > 0. Received: epsilon={epsilon!r}")
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self.gamma = self.beta = None
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        if self.scale:
+            self.gamma = Parameter(np.ones(features, dtype=self.dtype), name="gamma")
+        if self.center:
+            self.beta = Parameter(np.zeros(features, dtype=self.dtype), name="beta")
+
+    def _affine(self, xhat):
+        if self.gamma is not None:
+            xhat = xhat * self.gamma
+        if self.beta is not None:
+            xhat = xhat + self.beta
+        return xhat
+
+    def _check(self, x):
+        features = (self.gamma if self.gamma is not None else self.beta)
+        if features is not None and x.shape[-1] != features.shape[0]:
+            raise ValueError(f"{type(self).__name__} expects {features.shape[0]} features on the last axis, "
+                             f"got x with shape {x.shape}")
+
+    def get_config(self):
+        return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale, "name": self.name}
+
+
+@LAYERS.register("BatchNormalization")
+class BatchNormalization(_Normalization):
+    """Normalise each feature (last axis) over the batch and all other axes.
+
+    In training it uses the batch's mean and (biased) variance and updates the
+    moving averages ``moving = momentum * moving + (1 - momentum) * batch``
+    (Keras's rule; PyTorch's running variance is the unbiased one); in
+    evaluation it uses the moving averages.
+
+    Args:
+        momentum: Defaults to ``0.99``.
+        epsilon: added to the variance. Defaults to ``1e-3``.
+        center, scale: learn beta and gamma. Default to ``True``.
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None, dtype=DEFAULT_DTYPE):
+        super().__init__(epsilon, center, scale, name, dtype)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1). Received: momentum={momentum!r}")
+        self.momentum = float(momentum)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.moving_mean = Buffer(np.zeros(input_shape[-1], dtype=self.dtype), name="moving_mean")
+        self.moving_variance = Buffer(np.ones(input_shape[-1], dtype=self.dtype), name="moving_variance")
+
+    def forward(self, x):
+        self._check(x)
+        axes = tuple(range(x.ndim - 1))
+        if not self.training:
+            inv = 1 / np.sqrt(self.moving_variance.data + self.epsilon)
+            return self._affine((x - self.moving_mean.data) * inv.astype(x.dtype))
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        m = self.momentum
+        self.moving_mean.data[...] = m * self.moving_mean.data + (1 - m) * mean.data.reshape(-1)
+        self.moving_variance.data[...] = m * self.moving_variance.data + (1 - m) * var.data.reshape(-1)
+        return self._affine(centred / (var + self.epsilon).sqrt())
+
+    def infer(self, x):
+        inv = (1 / np.sqrt(self.moving_variance.data + self.epsilon)).astype(x.dtype)
+        y = (x - self.moving_mean.data) * inv
+        if self.gamma is not None:
+            y = y * self.gamma.data
+        return y + self.beta.data if self.beta is not None else y
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+@LAYERS.register("LayerNormalization")
+class LayerNormalization(_Normalization):
+    """Normalise each sample over its last axis (no running statistics)."""
+
+    def forward(self, x):
+        self._check(x)
+        mean = x.mean(axis=-1, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=-1, keepdims=True)
+        return self._affine(centred / (var + self.epsilon).sqrt())

@@ -1,0 +1,194 @@
+"""Convolution, transposed convolution, pooling and up-sampling: channels-last (N, H, W, C).
+
+Each convolution is one matrix product over a strided view of the input
+(im2col without a Python loop over pixels); backward scatters the column
+gradients back with one vectorised slice-add per kernel offset (col2im).
+1-D layers call these with a height of 1.
+"""
+from numpy.lib.stride_tricks import as_strided
+
+from ..backend import get_array_module
+from .function import Function
+
+
+def out_size(size, kernel, stride, dilation, padding):
+    """Output length and (before, after) padding for "valid" or "same" (as Keras / TensorFlow)."""
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return (size - span) // stride + 1, (0, 0)
+    out = -(-size // stride)
+    total = max((out - 1) * stride + span - size, 0)
+    return out, (total // 2, total - total // 2)
+
+
+def windows(x, kh, kw, sh, sw, dh, dw, oh, ow):
+    """A read-only view (N, OH, OW, KH, KW, C) of every receptive field of x (N, H, W, C)."""
+    n, _, _, c = x.shape
+    s0, s1, s2, s3 = x.strides
+    return as_strided(x, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
+
+
+def scatter_windows(cols, shape, sh, sw, dh, dw):
+    """The adjoint of ``windows``: add cols (N, OH, OW, KH, KW, C) back into an array of ``shape``."""
+    xp = get_array_module(cols)
+    out = xp.zeros(shape, dtype=cols.dtype)
+    _, oh, ow, kh, kw, _ = cols.shape
+    for i in range(kh):  # NOTE: a loop over kernel offsets, each a vectorised strided add
+        for j in range(kw):
+            out[:, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += cols[:, :, :, i, j, :]
+    return out
+
+
+def _pad(x, pads, value=0.0):
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return x
+    return get_array_module(x).pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=value)
+
+
+class Conv2D(Function):
+    """y = conv(x, w) + b with w of shape (KH, KW, C_in, C_out) (cross-correlation, as every framework)."""
+
+    def __init__(self, strides=(1, 1), padding="valid", dilation=(1, 1)):
+        self.strides, self.padding, self.dilation = strides, padding, dilation
+
+    def forward(self, x, w, b=None):
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        kh, kw, c, f = w.shape
+        oh, ph = out_size(x.shape[1], kh, sh, dh, self.padding)
+        ow, pw = out_size(x.shape[2], kw, sw, dw, self.padding)
+        if oh < 1 or ow < 1:
+            raise ValueError(f"Conv2D: a kernel of {kh}x{kw} (dilation {dh}x{dw}) does not fit an input of "
+                             f"shape {x.shape} with padding={self.padding!r}")
+        xpad = _pad(x, (ph, pw))
+        self.pads, self.padded_shape, self.x_shape = (ph, pw), xpad.shape, x.shape
+        self.cols = windows(xpad, kh, kw, sh, sw, dh, dw, oh, ow).reshape(-1, kh * kw * c)
+        self.w, self.has_bias = w, b is not None
+        y = self.cols @ w.reshape(-1, f)
+        if b is not None:
+            y += b
+        return y.reshape(x.shape[0], oh, ow, f)
+
+    def backward(self, gy):
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        kh, kw, c, f = self.w.shape
+        g2 = gy.reshape(-1, f)
+        gw = (self.cols.T @ g2).reshape(self.w.shape) if self.needs_grad(1) else None
+        gb = g2.sum(axis=0) if self.has_bias and self.needs_grad(2) else None
+        gx = None
+        if self.needs_grad(0):
+            gcols = (g2 @ self.w.reshape(-1, f).T).reshape(*gy.shape[:3], kh, kw, c)
+            gpad = scatter_windows(gcols, self.padded_shape, sh, sw, dh, dw)
+            (pt, _), (pl, _) = self.pads
+            gx = gpad[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2], :]
+        return gx, gw, gb
+
+
+class Conv2DTranspose(Function):
+    """The transpose (adjoint) of a strided convolution: up-samples by ``strides``.
+
+    w has Keras's layout (KH, KW, C_out, C_in). Output size: (H - 1) * s + KH
+    for "valid", H * s for "same" (the centre crop of the "valid" output).
+    """
+
+    def __init__(self, strides=(1, 1), padding="valid"):
+        self.strides, self.padding = strides, padding
+
+    def forward(self, x, w, b=None):
+        sh, sw = self.strides
+        kh, kw, f, c = w.shape
+        n, h, wd, _ = x.shape
+        full = (n, (h - 1) * sh + kh, (wd - 1) * sw + kw, f)
+        cols = (x.reshape(-1, c) @ w.reshape(-1, c).T).reshape(n, h, wd, kh, kw, f)
+        y = scatter_windows(cols, full, sh, sw, 1, 1)
+        if self.padding == "same":
+            oh, ow = h * sh, wd * sw
+            top, left = max(full[1] - oh, 0) // 2, max(full[2] - ow, 0) // 2
+            self.crop = (top, left, oh, ow)
+            y = y[:, top:top + oh, left:left + ow, :]
+        else:
+            self.crop = None
+        self.x, self.w, self.full, self.has_bias = x, w, full, b is not None
+        if b is not None:
+            y = y + b
+        return y
+
+    def backward(self, gy):
+        sh, sw = self.strides
+        kh, kw, f, c = self.w.shape
+        xp = get_array_module(gy)
+        n, h, wd, _ = self.x.shape
+        if self.crop is not None:
+            top, left, oh, ow = self.crop
+            gfull = xp.zeros(self.full, dtype=gy.dtype)
+            gfull[:, top:top + oh, left:left + ow, :] = gy
+        else:
+            gfull = gy
+        gcols = windows(xp.ascontiguousarray(gfull), kh, kw, sh, sw, 1, 1, h, wd).reshape(-1, kh * kw * f)
+        gx = (gcols @ self.w.reshape(-1, c)).reshape(self.x.shape) if self.needs_grad(0) else None
+        gw = (gcols.T @ self.x.reshape(-1, c)).reshape(self.w.shape) if self.needs_grad(1) else None
+        gb = gy.reshape(-1, f).sum(axis=0) if self.has_bias and self.needs_grad(2) else None
+        return gx, gw, gb
+
+
+class Pool2D(Function):
+    """Max or average pooling over (PH, PW) windows with strides; "same" pads (max: -inf;
+    average: padded cells are not counted, as in Keras)."""
+
+    def __init__(self, pool_size, strides, padding="valid", mode="max"):
+        self.pool_size, self.strides, self.padding, self.mode = pool_size, strides, padding, mode
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        oh, pad_h = out_size(x.shape[1], ph, sh, 1, self.padding)
+        ow, pad_w = out_size(x.shape[2], pw, sw, 1, self.padding)
+        if oh < 1 or ow < 1:
+            raise ValueError(f"pooling of {ph}x{pw} does not fit an input of shape {x.shape} with "
+                             f"padding={self.padding!r}")
+        self.x_shape, self.pads = x.shape, (pad_h, pad_w)
+        fill = -xp.inf if self.mode == "max" else 0.0
+        xpad = _pad(x, (pad_h, pad_w), fill)
+        self.padded_shape = xpad.shape
+        win = windows(xpad, ph, pw, sh, sw, 1, 1, oh, ow)
+        if self.mode == "max":
+            flat = win.reshape(*win.shape[:3], ph * pw, win.shape[-1])
+            self.arg = flat.argmax(axis=3)  # the first maximum takes the gradient, as in PyTorch
+            return xp.take_along_axis(flat, self.arg[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+        total = win.sum(axis=(3, 4))
+        if any(pad_h) or any(pad_w):
+            ones = _pad(xp.ones((1, *x.shape[1:3], 1), dtype=x.dtype), (pad_h, pad_w))
+            self.count = windows(ones, ph, pw, sh, sw, 1, 1, oh, ow).sum(axis=(3, 4))
+        else:
+            self.count = xp.asarray(ph * pw, dtype=x.dtype)
+        return total / self.count
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        if self.mode == "max":
+            onehot = self.arg[:, :, :, None, :] == xp.arange(ph * pw)[None, None, None, :, None]
+            cols = (onehot * gy[:, :, :, None, :]).reshape(*gy.shape[:3], ph, pw, gy.shape[-1])
+        else:
+            g = gy / self.count
+            cols = xp.broadcast_to(g[:, :, :, None, None, :], (*gy.shape[:3], ph, pw, gy.shape[-1]))
+        gpad = scatter_windows(cols.astype(gy.dtype, copy=False), self.padded_shape, sh, sw, 1, 1)
+        (pt, _), (pl, _) = self.pads
+        return gpad[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2], :]
+
+
+class UpSample2D(Function):
+    """Nearest-neighbour up-sampling: each pixel repeated (sh, sw) times."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        sh, sw = self.size
+        return xp.repeat(xp.repeat(x, sh, axis=1), sw, axis=2)
+
+    def backward(self, gy):
+        sh, sw = self.size
+        n, h, w, c = gy.shape
+        return gy.reshape(n, h // sh, sh, w // sw, sw, c).sum(axis=(2, 4))

@@ -1,0 +1,183 @@
+"""Recurrent layers as single ops: a loop over time steps forward, backpropagation through
+time backward, everything inside a step vectorised over the batch.
+
+Shapes: x (N, T, D); kernel W (D, G*U) for G gates; recurrent kernel U (U, G*U).
+``mask`` (N, T) marks real steps; at a masked step the state is carried over
+unchanged (so the last output is the state after the last real step).
+Gate orders follow Keras: LSTM (i, f, c, o); GRU (z, r, h) with ``reset_after``.
+"""
+from ..backend import get_array_module
+from .activation import stable_sigmoid
+from .function import Function
+
+
+def _mask_at(mask, t, dtype):
+    return None if mask is None else mask[:, t, None].astype(dtype)
+
+
+def _carry(m, new, old):
+    return new if m is None else m * new + (1 - m) * old
+
+
+class SimpleRNNOp(Function):
+    """h_t = act(x_t W + h_{t-1} U + b), act tanh or relu. Output: the h sequence (N, T, U)."""
+
+    def __init__(self, activation="tanh", mask=None):
+        self.activation, self.mask = activation, mask
+
+    def forward(self, x, w, u, b, h0):
+        xp = get_array_module(x)
+        n, steps, _ = x.shape
+        self.x, self.w, self.u, self.h0 = x, w, u, h0
+        xw = x @ w + b
+        hs = xp.empty((n, steps, u.shape[0]), dtype=x.dtype)
+        self.acts = xp.empty((steps, n, u.shape[0]), dtype=x.dtype)
+        h = h0
+        for t in range(steps):
+            z = xw[:, t] + h @ u
+            a = xp.tanh(z) if self.activation == "tanh" else xp.maximum(z, 0)
+            self.acts[t] = a
+            h = _carry(_mask_at(self.mask, t, x.dtype), a, h)
+            hs[:, t] = h
+        self.hs = hs
+        return hs
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        steps = gy.shape[1]
+        dxw = xp.empty_like(gy)
+        du = xp.zeros_like(self.u)
+        dh_next = xp.zeros_like(self.h0)
+        for t in reversed(range(steps)):
+            dh = gy[:, t] + dh_next
+            m = _mask_at(self.mask, t, gy.dtype)
+            da, carry = (dh, 0) if m is None else (dh * m, dh * (1 - m))
+            a = self.acts[t]
+            dz = da * (1 - a * a) if self.activation == "tanh" else da * (a > 0)
+            dxw[:, t] = dz
+            h_prev = self.hs[:, t - 1] if t else self.h0
+            du += h_prev.T @ dz
+            dh_next = dz @ self.u.T + carry
+        return _input_grads(self, dxw, du, dh_next)
+
+
+def _input_grads(op, dxw, du, dh0, extra=()):
+    """dx, dW, dU, db, dh0 (and any extra state gradients) from the per-step dxw."""
+    d = op.x.shape[-1]
+    dw = op.x.reshape(-1, d).T @ dxw.reshape(-1, dxw.shape[-1])
+    db = dxw.sum(axis=(0, 1))
+    dx = dxw @ op.w.T
+    return (dx, dw, du, db, dh0, *extra)
+
+
+class LSTMOp(Function):
+    """Long short-term memory. Output: (2, N, T, U), the h sequence then the c sequence."""
+
+    def __init__(self, mask=None):
+        self.mask = mask
+
+    def forward(self, x, w, u, b, h0, c0):
+        xp = get_array_module(x)
+        n, steps, _ = x.shape
+        units = u.shape[0]
+        self.x, self.w, self.u, self.h0, self.c0 = x, w, u, h0, c0
+        xw = x @ w + b
+        out = xp.empty((2, n, steps, units), dtype=x.dtype)
+        self.gates = xp.empty((steps, n, 4 * units), dtype=x.dtype)
+        self.tanh_c = xp.empty((steps, n, units), dtype=x.dtype)
+        h, c = h0, c0
+        for t in range(steps):
+            z = xw[:, t] + h @ u
+            gates = self.gates[t]
+            gates[:, :2 * units] = stable_sigmoid(z[:, :2 * units])
+            gates[:, 2 * units:3 * units] = xp.tanh(z[:, 2 * units:3 * units])
+            gates[:, 3 * units:] = stable_sigmoid(z[:, 3 * units:])
+            i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
+            c_new = f * c + i * g
+            self.tanh_c[t] = xp.tanh(c_new)
+            m = _mask_at(self.mask, t, x.dtype)
+            h, c = _carry(m, o * self.tanh_c[t], h), _carry(m, c_new, c)
+            out[0, :, t], out[1, :, t] = h, c
+        self.out = out
+        return out
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        steps, units = gy.shape[2], self.u.shape[0]
+        dxw = xp.empty((gy.shape[1], steps, 4 * units), dtype=gy.dtype)
+        du = xp.zeros_like(self.u)
+        dh_next, dc_next = xp.zeros_like(self.h0), xp.zeros_like(self.c0)
+        for t in reversed(range(steps)):
+            dh, dc = gy[0, :, t] + dh_next, gy[1, :, t] + dc_next
+            m = _mask_at(self.mask, t, gy.dtype)
+            if m is None:
+                dh_carry = dc_carry = 0
+            else:
+                dh, dh_carry, dc, dc_carry = dh * m, dh * (1 - m), dc * m, dc * (1 - m)
+            gates, tc = self.gates[t], self.tanh_c[t]
+            i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
+            c_prev = self.out[1, :, t - 1] if t else self.c0
+            h_prev = self.out[0, :, t - 1] if t else self.h0
+            dct = dc + dh * o * (1 - tc * tc)
+            dz = dxw[:, t]
+            dz[:, :units] = dct * g * i * (1 - i)
+            dz[:, units:2 * units] = dct * c_prev * f * (1 - f)
+            dz[:, 2 * units:3 * units] = dct * i * (1 - g * g)
+            dz[:, 3 * units:] = dh * tc * o * (1 - o)
+            du += h_prev.T @ dz
+            dh_next = dz @ self.u.T + dh_carry
+            dc_next = dct * f + dc_carry
+        return _input_grads(self, dxw, du, dh_next, (dc_next,))
+
+
+class GRUOp(Function):
+    """Gated recurrent unit (reset gate after the matrix product, as Keras's default and
+    PyTorch's). b has shape (2, 3U): input bias, recurrent bias. Output: h sequence (N, T, U)."""
+
+    def __init__(self, mask=None):
+        self.mask = mask
+
+    def forward(self, x, w, u, b, h0):
+        xp = get_array_module(x)
+        n, steps, _ = x.shape
+        units = u.shape[0]
+        self.x, self.w, self.u, self.h0 = x, w, u, h0
+        xw = x @ w + b[0]
+        hs = xp.empty((n, steps, units), dtype=x.dtype)
+        self.cache = xp.empty((steps, 4, n, units), dtype=x.dtype)  # z, r, n, recurrent h-part
+        h = h0
+        for t in range(steps):
+            hu = h @ u + b[1]
+            z = stable_sigmoid(xw[:, t, :units] + hu[:, :units])
+            r = stable_sigmoid(xw[:, t, units:2 * units] + hu[:, units:2 * units])
+            cand = xp.tanh(xw[:, t, 2 * units:] + r * hu[:, 2 * units:])
+            self.cache[t] = z, r, cand, hu[:, 2 * units:]
+            h = _carry(_mask_at(self.mask, t, x.dtype), z * h + (1 - z) * cand, h)
+            hs[:, t] = h
+        self.hs = hs
+        return hs
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        steps, units = gy.shape[1], self.u.shape[0]
+        dxw = xp.empty((gy.shape[0], steps, 3 * units), dtype=gy.dtype)
+        dhu = xp.empty_like(dxw)
+        du = xp.zeros_like(self.u)
+        dh_next = xp.zeros_like(self.h0)
+        for t in reversed(range(steps)):
+            dh = gy[:, t] + dh_next
+            m = _mask_at(self.mask, t, gy.dtype)
+            dh, carry = (dh, 0) if m is None else (dh * m, dh * (1 - m))
+            z, r, cand, hu_h = self.cache[t]
+            h_prev = self.hs[:, t - 1] if t else self.h0
+            dcand = dh * (1 - z) * (1 - cand * cand)
+            dzp = dh * (h_prev - cand) * z * (1 - z)
+            drp = dcand * hu_h * r * (1 - r)
+            dxw[:, t, :units], dxw[:, t, units:2 * units], dxw[:, t, 2 * units:] = dzp, drp, dcand
+            dhu_t = dhu[:, t]
+            dhu_t[:, :units], dhu_t[:, units:2 * units], dhu_t[:, 2 * units:] = dzp, drp, dcand * r
+            du += h_prev.T @ dhu_t
+            dh_next = dh * z + dhu_t @ self.u.T + carry
+        dx, dw, _, db_x, dh0 = _input_grads(self, dxw, du, dh_next)
+        db = xp.stack([db_x, dhu.sum(axis=(0, 1))])
+        return dx, dw, du, db, dh0

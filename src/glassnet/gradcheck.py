@@ -67,6 +67,7 @@ def gradcheck(fn, inputs, params=(), eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
     checked = tensors + params
     for t in checked:
         t.grad = None
+        t.data = np.ascontiguousarray(t.data)  # perturbed in place through a flat view below
 
     y = fn(*tensors)
     v = np.random.default_rng(seed).standard_normal(y.shape)

@@ -31,7 +31,7 @@ class Initializer:
     def __call__(self, shape, rng=None, dtype=DEFAULT_DTYPE):
         from ..random import make_rng  # noqa: PLC0415
 
-        return np.asarray(self.draw(tuple(shape), make_rng(rng)), dtype=dtype)
+        return np.ascontiguousarray(self.draw(tuple(shape), make_rng(rng)), dtype=dtype)
 
     def draw(self, shape, rng):
         raise NotImplementedError

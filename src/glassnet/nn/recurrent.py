@@ -237,12 +237,12 @@ class Bidirectional(Layer):
             raise ValueError("Bidirectional wraps a SimpleRNN, LSTM or GRU without return_state")
         if merge_mode not in ("concat", "sum", "mul", "ave"):
             raise ValueError(f"merge_mode must be 'concat', 'sum', 'mul' or 'ave'. Received: {merge_mode!r}")
-        self.merge_mode = merge_mode
+        self.merge_mode, self.dtype = merge_mode, layer.dtype
         self.forward_layer = layer
         config = {k: v for k, v in layer.get_config().items() if k != "name"}
         config["go_backwards"] = not layer.go_backwards
         backward_seed = None if layer.seed is None else int(make_rng(layer.seed).integers(2**63))
-        self.backward_layer = type(layer)(**config, seed=backward_seed)
+        self.backward_layer = type(layer)(**config, seed=backward_seed, dtype=layer.dtype)
 
     def forward(self, x, mask=None):
         yf = self.forward_layer(x, mask=mask)
@@ -277,7 +277,7 @@ class TimeDistributed(Layer):
         super().__init__(name)
         if not isinstance(layer, Layer):
             raise TypeError(f"TimeDistributed wraps a layer; received {layer!r}")
-        self.layer = layer
+        self.layer, self.dtype = layer, layer.dtype
 
     def forward(self, x, mask=None):
         if x.ndim < 3:

@@ -34,6 +34,8 @@ def _add_training_options(p):
     data.add_argument("--test-size", type=float, default=d.test_size, help="held-out test fraction (default: 0.2)")
     data.add_argument("--noise", type=float, default=d.noise, help="noise of the 2-D toy sets (default: 0.1)")
     net = p.add_argument_group("network")
+    net.add_argument("--model", choices=("mlp", "cnn"), default=d.model,
+                     help="mlp: Dense layers (default); cnn: two convolutions and pooling first (digits)")
     net.add_argument("--hidden", type=_sizes, default=d.hidden, help="hidden layer sizes, e.g. 64,32 (default: 64)")
     net.add_argument("--activation", default=d.activation, help="hidden activation (default: relu)")
     net.add_argument("--output-activation", help="output activation (default: softmax / sigmoid / linear by task)")
@@ -57,7 +59,7 @@ def _add_training_options(p):
 def _config(args):
     from .workflow import TrainConfig  # noqa: PLC0415
 
-    return TrainConfig(dataset=args.dataset, csv=args.csv, target=args.target, hidden=args.hidden,
+    return TrainConfig(dataset=args.dataset, model=args.model, csv=args.csv, target=args.target, hidden=args.hidden,
                        activation=args.activation, output_activation=args.output_activation, loss=args.loss,
                        optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
                        batch_size=args.batch_size, l1=args.l1, l2=args.l2, dropout=args.dropout,

@@ -13,7 +13,7 @@ import numpy as np
 from . import datasets, plot
 from .callbacks import EarlyStopping
 from .metrics import ConfusionMatrix
-from .nn import Dense, Dropout, L1L2, Rescaling
+from .nn import Conv2D, Dense, Dropout, Flatten, L1L2, MaxPooling2D, Rescaling, Reshape
 from .saving import atomic_write
 from .sequential import Sequential
 
@@ -23,6 +23,7 @@ class TrainConfig:
     """Every choice of a training run; the defaults are the seed's digits network."""
 
     dataset: str = "digits"
+    model: str = "mlp"  # "mlp" (seed 000's network) or "cnn" (image data sets only)
     csv: str = None
     target: str = None
     hidden: tuple = (64,)
@@ -98,6 +99,10 @@ def build_mlp(config, split):
     scaler = MinMaxScaler().fit(split.x_train)
     regularizer = L1L2(config.l1, config.l2) if (config.l1 or config.l2) else None
     layers = [Rescaling(scaler.scale_, scaler.min_, name="minmax_scaling")]
+    if config.model == "cnn":
+        layers += _conv_stack(config, split)
+    elif config.model != "mlp":
+        raise ValueError(f"model must be 'mlp' or 'cnn'; received: model={config.model!r}")
     for units in config.hidden:
         layers.append(Dense(units, activation=config.activation, kernel_regularizer=regularizer))
         if config.dropout:
@@ -115,6 +120,19 @@ def build_mlp(config, split):
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classes else ["mae", "r2"])
     model.metadata = dict(info)
     return model
+
+
+IMAGE_SHAPES = {"digits": (8, 8, 1)}
+
+
+def _conv_stack(config, split):
+    """Two 3x3 convolutions (32 and 64 filters), 2x2 max pooling and dropout, then Flatten."""
+    shape = IMAGE_SHAPES.get(split.info["dataset"])
+    if shape is None:
+        raise ValueError(f"model 'cnn' needs an image data set ({', '.join(IMAGE_SHAPES)}); "
+                         f"received dataset={split.info['dataset']!r}")
+    return [Reshape(shape), Conv2D(32, 3, padding="same", activation=config.activation),
+            Conv2D(64, 3, padding="same", activation=config.activation), MaxPooling2D(2), Dropout(0.25), Flatten()]
 
 
 @dataclass

@@ -70,8 +70,30 @@ def _input_grads(op, dxw, du, dh0, extra=()):
     return (dx, dw, du, db, dh0, *extra)
 
 
+def _sigmoid_inplace(z):
+    """sigmoid(z) = (1 + tanh(z / 2)) / 2, in place: one transcendental pass, no overflow."""
+    z *= 0.5
+    get_array_module(z).tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+    return z
+
+
+def _previous(first, seq_tn):
+    """States before each step, (T, N, U): ``first`` then the sequence shifted by one."""
+    xp = get_array_module(first)
+    prev = xp.empty_like(seq_tn)
+    prev[0] = first
+    prev[1:] = seq_tn[:-1]
+    return prev
+
+
 class LSTMOp(Function):
-    """Long short-term memory. Output: (2, N, T, U), the h sequence then the c sequence."""
+    """Long short-term memory. Output: (2, N, T, U), the h sequence then the c sequence.
+
+    NOTE: inside, the gate columns are reordered (i, f, o, c) so that the three
+    sigmoid gates are one contiguous block: one pass each for sigmoid and tanh.
+    """
 
     def __init__(self, mask=None):
         self.mask = mask
@@ -80,23 +102,26 @@ class LSTMOp(Function):
         xp = get_array_module(x)
         n, steps, _ = x.shape
         units = u.shape[0]
-        self.x, self.w, self.u, self.h0, self.c0 = x, w, u, h0, c0
-        xw = x @ w + b
+        self.perm = xp.concatenate([xp.arange(2 * units), xp.arange(3 * units, 4 * units),
+                                    xp.arange(2 * units, 3 * units)])
+        self.x, self.w, self.u, self.h0, self.c0 = x, w[:, self.perm], u[:, self.perm], h0, c0
+        xw = x @ self.w + b[self.perm]
         out = xp.empty((2, n, steps, units), dtype=x.dtype)
         self.gates = xp.empty((steps, n, 4 * units), dtype=x.dtype)
         self.tanh_c = xp.empty((steps, n, units), dtype=x.dtype)
         h, c = h0, c0
         for t in range(steps):
-            z = xw[:, t] + h @ u
-            gates = self.gates[t]
-            gates[:, :2 * units] = stable_sigmoid(z[:, :2 * units])
-            gates[:, 2 * units:3 * units] = xp.tanh(z[:, 2 * units:3 * units])
-            gates[:, 3 * units:] = stable_sigmoid(z[:, 3 * units:])
-            i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
-            c_new = f * c + i * g
-            self.tanh_c[t] = xp.tanh(c_new)
+            z = self.gates[t]
+            xp.matmul(h, self.u, out=z)
+            z += xw[:, t]
+            _sigmoid_inplace(z[:, :3 * units])
+            xp.tanh(z[:, 3 * units:], out=z[:, 3 * units:])
+            i, f, o, g = (z[:, k * units:(k + 1) * units] for k in range(4))
+            c_new = f * c
+            c_new += i * g
+            tc = xp.tanh(c_new, out=self.tanh_c[t])
             m = _mask_at(self.mask, t, x.dtype)
-            h, c = _carry(m, o * self.tanh_c[t], h), _carry(m, c_new, c)
+            h, c = _carry(m, o * tc, h), _carry(m, c_new, c)
             out[0, :, t], out[1, :, t] = h, c
         self.out = out
         return out
@@ -104,9 +129,10 @@ class LSTMOp(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         steps, units = gy.shape[2], self.u.shape[0]
-        dxw = xp.empty((gy.shape[1], steps, 4 * units), dtype=gy.dtype)
-        du = xp.zeros_like(self.u)
+        dz_all = xp.empty((steps, gy.shape[1], 4 * units), dtype=gy.dtype)
+        c_prev_all = _previous(self.c0, self.out[1].transpose(1, 0, 2))
         dh_next, dc_next = xp.zeros_like(self.h0), xp.zeros_like(self.c0)
+        u_t = self.u.T
         for t in reversed(range(steps)):
             dh, dc = gy[0, :, t] + dh_next, gy[1, :, t] + dc_next
             m = _mask_at(self.mask, t, gy.dtype)
@@ -115,19 +141,29 @@ class LSTMOp(Function):
             else:
                 dh, dh_carry, dc, dc_carry = dh * m, dh * (1 - m), dc * m, dc * (1 - m)
             gates, tc = self.gates[t], self.tanh_c[t]
-            i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
-            c_prev = self.out[1, :, t - 1] if t else self.c0
-            h_prev = self.out[0, :, t - 1] if t else self.h0
-            dct = dc + dh * o * (1 - tc * tc)
-            dz = dxw[:, t]
+            i, f, o, g = (gates[:, k * units:(k + 1) * units] for k in range(4))
+            dct = dh * o
+            dct *= 1 - tc * tc
+            dct += dc
+            dz = dz_all[t]
             dz[:, :units] = dct * g * i * (1 - i)
-            dz[:, units:2 * units] = dct * c_prev * f * (1 - f)
-            dz[:, 2 * units:3 * units] = dct * i * (1 - g * g)
-            dz[:, 3 * units:] = dh * tc * o * (1 - o)
-            du += h_prev.T @ dz
-            dh_next = dz @ self.u.T + dh_carry
-            dc_next = dct * f + dc_carry
-        return _input_grads(self, dxw, du, dh_next, (dc_next,))
+            dz[:, units:2 * units] = dct * c_prev_all[t] * f * (1 - f)
+            dz[:, 2 * units:3 * units] = dh * tc * o * (1 - o)
+            dz[:, 3 * units:] = dct * i * (1 - g * g)
+            dh_next = dz @ u_t
+            dh_next += dh_carry
+            dc_next = dct * f
+            dc_next += dc_carry
+        # NOTE: the weight gradients are one large product each, after the loop.
+        h_prev_all = _previous(self.h0, self.out[0].transpose(1, 0, 2))
+        inverse = xp.argsort(self.perm)
+        flat_dz = dz_all.reshape(-1, 4 * units)
+        du = (h_prev_all.reshape(-1, units).T @ flat_dz)[:, inverse]
+        x_tn = self.x.transpose(1, 0, 2).reshape(-1, self.x.shape[-1])
+        dw = (x_tn.T @ flat_dz)[:, inverse]
+        db = flat_dz.sum(axis=0)[inverse]
+        dx = (dz_all @ self.w.T).transpose(1, 0, 2)
+        return dx, dw, du, db, dh_next, dc_next
 
 
 class GRUOp(Function):

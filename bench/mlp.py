@@ -228,11 +228,12 @@ def run(quick=False, repeats=5):
             for name, (epoch, _) in runners.items():  # interleaved
                 times[name].append(_time(epoch))
         floor = epoch_flops(sizes, n) / rate
-        torch_time = statistics.median(times["pytorch"])
+        torch_time, numpy_time = statistics.median(times["pytorch"]), statistics.median(times["numpy"])
         for name, ts in times.items():
             t = statistics.median(ts)
             rows.append({"workload": wname, "competitor": name, "epoch_s": t, "samples_per_s": n / t,
                          "ratio_to_floor": t / floor, "ratio_to_pytorch": t / torch_time,
+                         "ratio_to_numpy": t / numpy_time,
                          "peak_mib": measure_memory(name, wname, quick)})
         rows.append({"workload": wname, "competitor": "gemm floor", "epoch_s": floor, "samples_per_s": n / floor,
                      "ratio_to_floor": 1.0, "ratio_to_pytorch": floor / torch_time, "peak_mib": None})
@@ -279,11 +280,13 @@ def inference(quick, repeats):
 
 def table(result):
     lines = [f"GEMM rate: {result['gemm_gflops']:.0f} GFLOP/s float32",
-             f"{'workload':24} {'competitor':11} {'time (s)':>10} {'samples/s':>11} {'x floor':>8} {'x torch':>8} {'peak MiB':>9}"]
+             f"{'workload':24} {'competitor':11} {'time (s)':>10} {'samples/s':>11} {'x floor':>8} {'x torch':>8} "
+             f"{'x numpy':>8} {'peak MiB':>9}"]
     for r in result["rows"]:
         fmt = lambda v, spec: "" if v is None else format(v, spec)  # noqa: E731
         lines.append(f"{r['workload']:24} {r['competitor']:11} {r['epoch_s']:10.5f} {r['samples_per_s']:11.0f} "
                      f"{fmt(r['ratio_to_floor'], '8.2f'):>8} {fmt(r['ratio_to_pytorch'], '8.2f'):>8} "
+                     f"{fmt(r.get('ratio_to_numpy'), '8.2f'):>8} "
                      f"{fmt(r['peak_mib'], '9.1f'):>9}")
     return "\n".join(lines)
 

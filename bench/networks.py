@@ -9,6 +9,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -137,17 +139,32 @@ def workloads(quick):
             "gan step (2-128-128) b256": (lambda: gan_glassnet(256), lambda: gan_torch(256))}
 
 
-def run(quick=False, repeats=10):
+def run(quick=False, repeats=20):
+    """Each workload in its own process: PyTorch's kernels slow down after a previous
+    workload's large allocations (seen here: its LSTM step from 9 ms to 100 ms)."""
+    rows = []
+    for name in workloads(quick):
+        out = subprocess.run([sys.executable, __file__, "--only", name, "--repeats", str(repeats)]
+                             + (["--quick"] if quick else []), capture_output=True, text=True, timeout=600)
+        if out.returncode:
+            raise RuntimeError(f"workload {name!r} failed: {out.stderr.strip()}")
+        rows += json.loads(out.stdout.strip().splitlines()[-1])
+    return rows
+
+
+def run_one(name, quick, repeats):
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(os.cpu_count() or 1)
     rows = []
-    for name, (make_ours, make_theirs) in workloads(quick).items():
+    for wname, (make_ours, make_theirs) in workloads(quick).items():
+        if wname != name:
+            continue
         steps = {"glassnet": make_ours(), "pytorch": make_theirs()}
         for step in steps.values():
             step()
         times = {k: [] for k in steps}
-        for _ in range(1 if quick else repeats):
+        for _ in range(1 if quick else repeats):  # interleaved
             for k, step in steps.items():
                 start = time.perf_counter()
                 step()
@@ -162,8 +179,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="CNN / LSTM / GAN step benchmarks")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    rows = run(args.quick)
+    if args.only:
+        print(json.dumps(run_one(args.only, args.quick, args.repeats)))
+        return None
+    rows = run(args.quick, args.repeats)
     print(f"{'workload':32} {'competitor':10} {'step (ms)':>10} {'x torch':>8}")
     for r in rows:
         print(f"{r['workload']:32} {r['competitor']:10} {r['step_s'] * 1e3:10.2f} {r['ratio_to_pytorch']:8.2f}")

@@ -108,3 +108,11 @@ def test_benchmark_suite_quick_mode_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "glassnet" in result.stdout and "gemm floor" in result.stdout
     assert (tmp_path / "mlp-quick.json").exists() and (tmp_path / "mlp-quick.png").exists()
+
+
+def test_network_benchmarks_quick_mode_runs(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "networks.py"), "--quick", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    assert "lstm" in result.stdout and "cnn" in result.stdout and "gan" in result.stdout
+    assert (tmp_path / "networks-quick.json").exists()

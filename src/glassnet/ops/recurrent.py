@@ -106,14 +106,15 @@ class LSTMOp(Function):
                                     xp.arange(2 * units, 3 * units)])
         self.x, self.w, self.u, self.h0, self.c0 = x, w[:, self.perm], u[:, self.perm], h0, c0
         xw = x @ self.w + b[self.perm]
-        out = xp.empty((2, n, steps, units), dtype=x.dtype)
+        states = xp.empty((2, steps, n, units), dtype=x.dtype)  # time-major: each step writes one block
         self.gates = xp.empty((steps, n, 4 * units), dtype=x.dtype)
         self.tanh_c = xp.empty((steps, n, units), dtype=x.dtype)
+        xw = xw.transpose(1, 0, 2).copy()
         h, c = h0, c0
         for t in range(steps):
             z = self.gates[t]
             xp.matmul(h, self.u, out=z)
-            z += xw[:, t]
+            z += xw[t]
             _sigmoid_inplace(z[:, :3 * units])
             xp.tanh(z[:, 3 * units:], out=z[:, 3 * units:])
             i, f, o, g = (z[:, k * units:(k + 1) * units] for k in range(4))
@@ -122,19 +123,20 @@ class LSTMOp(Function):
             tc = xp.tanh(c_new, out=self.tanh_c[t])
             m = _mask_at(self.mask, t, x.dtype)
             h, c = _carry(m, o * tc, h), _carry(m, c_new, c)
-            out[0, :, t], out[1, :, t] = h, c
-        self.out = out
-        return out
+            states[0, t], states[1, t] = h, c
+        self.states = states
+        return states.transpose(0, 2, 1, 3)
 
     def backward(self, gy):
         xp = get_array_module(gy)
         steps, units = gy.shape[2], self.u.shape[0]
-        dz_all = xp.empty((steps, gy.shape[1], 4 * units), dtype=gy.dtype)
-        c_prev_all = _previous(self.c0, self.out[1].transpose(1, 0, 2))
+        dz_all = xp.empty((steps, gy.shape[1], 4 * units), dtype=gy.dtype)  # (T, N, 4U)
+        c_prev_all = _previous(self.c0, self.states[1])
+        gy = gy.transpose(0, 2, 1, 3)  # time-major, as the states
         dh_next, dc_next = xp.zeros_like(self.h0), xp.zeros_like(self.c0)
         u_t = self.u.T
         for t in reversed(range(steps)):
-            dh, dc = gy[0, :, t] + dh_next, gy[1, :, t] + dc_next
+            dh, dc = gy[0, t] + dh_next, gy[1, t] + dc_next
             m = _mask_at(self.mask, t, gy.dtype)
             if m is None:
                 dh_carry = dc_carry = 0
@@ -155,7 +157,7 @@ class LSTMOp(Function):
             dc_next = dct * f
             dc_next += dc_carry
         # NOTE: the weight gradients are one large product each, after the loop.
-        h_prev_all = _previous(self.h0, self.out[0].transpose(1, 0, 2))
+        h_prev_all = _previous(self.h0, self.states[0])
         inverse = xp.argsort(self.perm)
         flat_dz = dz_all.reshape(-1, 4 * units)
         du = (h_prev_all.reshape(-1, units).T @ flat_dz)[:, inverse]

@@ -179,6 +179,66 @@ def cmd_predict(args):
     return 0
 
 
+def cmd_explain(args):
+    from .explain import explain, seed_example  # noqa: PLC0415
+
+    if args.model:
+        model = _load(args.model)
+        if args.x is None or args.y is None:
+            raise ValueError("--model needs --x (the sample's features, comma-separated) and --y (its label)")
+        x, y = _floats(args.x, "--x"), _floats(args.y, "--y")
+    else:
+        model, x, y = seed_example()
+        x = _floats(args.x, "--x") if args.x else x
+        y = _floats(args.y, "--y") if args.y else y
+    text = explain(model, x, y, learning_rate=args.lr).render(args.format, args.lang)
+    if args.out:
+        from .saving import atomic_write  # noqa: PLC0415
+
+        atomic_write(args.out, text.encode())
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _floats(text, flag):
+    try:
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise ValueError(f"{flag} must be comma-separated numbers; received {text!r}") from None
+
+
+def cmd_animate(args):
+    from . import datasets, pictures  # noqa: PLC0415
+    from .nn import Dense  # noqa: PLC0415
+    from .optim import OPTIMIZERS  # noqa: PLC0415
+    from .sequential import Sequential  # noqa: PLC0415
+
+    data = datasets.load(args.dataset, n_samples=args.samples, noise=args.noise, seed=args.seed)
+    layers = [Dense(n, activation=args.activation) for n in args.hidden] + [Dense(1, activation="sigmoid")]
+    model = Sequential(layers, seed=args.seed)
+    model.compile(optimizer=OPTIMIZERS.get(args.optimizer)(learning_rate=args.lr), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    out = args.out or f"{args.dataset}-{'-'.join(map(str, args.hidden))}.gif"
+    losses = pictures.training_animation(model, data.x, data.y, out, epochs=args.epochs, frames=args.frames,
+                                         seed=args.seed)
+    accuracy = model.evaluate(data.x, data.y, return_dict=True)["accuracy"]
+    print(f"wrote {out}: {args.frames} frames, loss {losses[0]:.3f} -> {losses[-1]:.3f}, "
+          f"training accuracy {accuracy:.3f}")
+    if args.diagram:
+        pictures.network_diagram(model, args.diagram)
+        print(f"wrote {args.diagram}")
+    return 0
+
+
+def cmd_playground(args):
+    from .playground.server import serve  # noqa: PLC0415
+
+    serve(host=args.host, port=args.port, open_browser=args.open)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="glassnet", description="Train, inspect and use glassnet neural networks.")
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
@@ -208,6 +268,42 @@ def build_parser():
     p.add_argument("--csv", required=True, help="rows to predict (feature columns; a header row is optional)")
     p.add_argument("--out", help="where to write the predictions (default: <csv>.predictions.csv)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("explain", help="print one training step with every number (seed 000, section 3.4)",
+                       description="Forward pass, loss, backward pass and one gradient-descent step, neuron by "
+                                   "neuron. Without --model: seed 000 section 3.4's 2-2-1 network.")
+    p.add_argument("--example", choices=("seed",), default="seed", help="the built-in example (default: seed)")
+    p.add_argument("--model", help="explain a saved model instead (stacks of Dense layers)")
+    p.add_argument("--x", help="the sample's features, comma-separated")
+    p.add_argument("--y", help="the sample's target (a class label or comma-separated values)")
+    p.add_argument("--lr", type=float, default=0.1, help="eta of the update shown (default: 0.1)")
+    p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="labels in English or Chinese")
+    p.add_argument("--out", help="write to this file instead of printing")
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("animate", help="a GIF of a small network learning a 2-D data set (seed 004)",
+                       description="Train on a 2-D toy set and write an animated GIF of the decision boundary, "
+                                   "each hidden unit's output and the loss curve.")
+    p.add_argument("--dataset", choices=("xor", "moons", "circles", "spirals", "gaussian"), default="circles")
+    p.add_argument("--hidden", type=_sizes, default=(3,), help="hidden layer sizes (default: 3)")
+    p.add_argument("--activation", default="tanh")
+    p.add_argument("--optimizer", default="adam")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--frames", type=int, default=30)
+    p.add_argument("--samples", type=int, default=200)
+    p.add_argument("--noise", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="the GIF (default: <dataset>-<hidden>.gif)")
+    p.add_argument("--diagram", help="also write the network diagram (PNG or SVG)")
+    p.set_defaults(func=cmd_animate)
+
+    p = sub.add_parser("playground", help="a local web page to train small networks live (like TensorFlow Playground)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    p.add_argument("--open", action="store_true", help="open the page in a browser")
+    p.set_defaults(func=cmd_playground)
 
     p = sub.add_parser("summary", help="print a saved model's layers and parameters")
     p.add_argument("model")

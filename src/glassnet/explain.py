@@ -103,7 +103,7 @@ class Explanation:
             body.append(f"<p><em>{html_lib.escape(labels['notes'])}:</em> {html_lib.escape(' '.join(self.notes))}</p>")
         return ("<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title>"
                 "<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.5}}"
-                "li{{list-style:none;margin:.2em 0}}math{{font-size:1.1em}}</style></head><body>\n{body}\n"
+                "li{{list-style:none;margin:.4em 0}}math{{font-size:1.1em;text-align:left}}</style></head><body>\n{body}\n"
                 "</body></html>\n").format(lang=lang, title=title, body="\n".join(body))
 
     def render(self, fmt="text", lang="en"):
@@ -132,7 +132,11 @@ def _mathml(text):
     parts = []
     for tok in tokens:
         esc = html_lib.escape(tok)
-        if tok in ("+", "-", "·", "←", "(", ")", "=", "/"):
+        if tok.startswith("dL/d") and len(tok) > 4:  # a partial derivative as a fraction
+            parts.append(f"<mfrac><mrow><mo>∂</mo><mi>L</mi></mrow><mrow><mo>∂</mo>{_mathml(tok[4:])}</mrow></mfrac>")
+        elif tok == "eta":
+            parts.append("<mi>η</mi>")
+        elif tok in ("+", "-", "·", "←", "(", ")", "=", "/"):
             parts.append(f"<mo>{esc}</mo>")
         elif tok[0].isdigit() or (tok[0] == "-" and len(tok) > 1):
             parts.append(f"<mn>{esc}</mn>")

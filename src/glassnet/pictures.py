@@ -1,0 +1,133 @@
+"""Pictures of what a small 2-D network has learned: the decision boundary, the network
+diagram, and the training animation (seed 004's dynamic display)."""
+import io
+
+import numpy as np
+
+from .plot import _pyplot, _save
+
+
+def grid(x, resolution=100, margin=0.5):
+    """A (resolution^2, 2) grid over the data's bounding box, and its two axes."""
+    lo, hi = x.min(axis=0) - margin, x.max(axis=0) + margin
+    gx, gy = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    xx, yy = np.meshgrid(gx, gy)
+    return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32), gx, gy
+
+
+def positive_probability(model, points):
+    """P(class 1) for a binary model (one sigmoid output or two softmax outputs)."""
+    out = model.predict(points, batch_size=4096)
+    return out[:, -1] if out.shape[1] <= 2 else out.argmax(axis=1) / (out.shape[1] - 1)
+
+
+def hidden_outputs(model, points):
+    """Each first-layer hidden unit's output over ``points``: (units, n)."""
+    from .nn.layers import Dense  # noqa: PLC0415
+
+    first = next(layer for layer in model.layers if isinstance(layer, Dense))
+    return first.infer(points.astype(np.float32)).T
+
+
+def _draw_boundary(ax, model, x, y, x_test=None, y_test=None, resolution=100):
+    points, gx, gy = grid(np.concatenate([x, x_test]) if x_test is not None else x, resolution)
+    prob = positive_probability(model, points).reshape(len(gy), len(gx))
+    ax.contourf(gx, gy, prob, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.75)
+    ax.contour(gx, gy, prob, levels=[0.5], colors="k", linewidths=1)
+    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="RdBu_r", edgecolors="white", s=18, vmin=0, vmax=1)
+    if x_test is not None:
+        ax.scatter(x_test[:, 0], x_test[:, 1], c=y_test, cmap="RdBu_r", edgecolors="black", marker="s", s=22,
+                   vmin=0, vmax=1, label="test")
+        ax.legend(loc="upper right", fontsize=7)
+    ax.set(xlabel="x1", ylabel="x2")
+
+
+def decision_boundary(model, x, y, path, x_test=None, y_test=None, resolution=150):
+    """The probability heat map of a 2-D binary classifier, its 0.5 contour, training points
+    (circles) and test points (squares), as a PNG."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    _draw_boundary(ax, model, np.asarray(x), np.asarray(y), x_test, y_test, resolution)
+    ax.set_title("decision boundary")
+    return _save(fig, path)
+
+
+def network_diagram(model, path):
+    """Neurons as circles, weights as lines (colour: sign; width: magnitude). PNG or SVG by the suffix."""
+    from .nn.layers import Dense  # noqa: PLC0415
+
+    plt = _pyplot()
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    if not dense:
+        raise ValueError("network_diagram needs a model with Dense layers")
+    sizes = [dense[0].input_dim] + [layer.units for layer in dense]
+    if max(sizes) > 32:
+        raise ValueError(f"network_diagram draws layers of at most 32 neurons; this model has {max(sizes)}")
+    fig, ax = plt.subplots(figsize=(1.8 * len(sizes) + 1, 0.45 * max(sizes) + 1.5))
+    pos = [[(col, (max(sizes) - n) / 2 + i) for i in range(n)] for col, n in enumerate(sizes)]
+    biggest = max(float(np.abs(layer.kernel.data).max()) for layer in dense) or 1.0
+    for col, layer in enumerate(dense):
+        w = layer.kernel.data
+        for i, (x0, y0) in enumerate(pos[col]):
+            for j, (x1, y1) in enumerate(pos[col + 1]):
+                ax.plot([x0, x1], [y0, y1], color="tab:orange" if w[i, j] > 0 else "tab:blue",
+                        lw=0.3 + 3.0 * abs(w[i, j]) / biggest, alpha=0.8, zorder=1)
+    for col, column in enumerate(pos):
+        for (x0, y0) in column:
+            ax.scatter([x0], [y0], s=260, color="white", edgecolors="black", zorder=2)
+        label = "input" if col == 0 else ("output" if col == len(pos) - 1 else f"hidden {col}")
+        ax.text(col, -1.0, label, ha="center", fontsize=9)
+    ax.set_ylim(-1.6, max(sizes) - 0.2)
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_axis_off()
+    ax.set_title("network (orange: positive weight, blue: negative; width: |w|)", fontsize=9)
+    return _save(fig, path)
+
+
+def training_animation(model, x, y, path, epochs=200, frames=40, batch_size=None, x_test=None, y_test=None,
+                       seed=0, fps=8):
+    """Train ``model`` (compiled) on 2-D data and write an animated GIF: per frame the decision
+    boundary, each first-layer unit's output, and the loss curve so far.
+
+    Returns:
+        The training History.
+    """
+    plt = _pyplot()
+    from PIL import Image  # noqa: PLC0415 - Pillow ships with matplotlib
+
+    x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
+    points, gx, gy = grid(x, 60)
+    per_frame = max(1, epochs // frames)
+    losses, images = [], []
+    units = None
+    for frame in range(frames):
+        h = model.fit(x, y, epochs=(frame + 1) * per_frame, initial_epoch=frame * per_frame,
+                      batch_size=batch_size or len(x), verbose=0, seed=seed)
+        losses += h.history["loss"]
+        hidden = hidden_outputs(model, points)
+        units = len(hidden)
+        fig = plt.figure(figsize=(3 + 1.6 * min(units, 6), 3.2))
+        grid_spec = fig.add_gridspec(2, 2 + min(units, 6), width_ratios=[2, 2] + [1] * min(units, 6))
+        ax = fig.add_subplot(grid_spec[:, 0:2])
+        _draw_boundary(ax, model, x, y, x_test, y_test, 60)
+        ax.set_title(f"epoch {len(losses)}", fontsize=9)
+        for k in range(min(units, 6)):
+            hax = fig.add_subplot(grid_spec[0, 2 + k])
+            hax.imshow(hidden[k].reshape(len(gy), len(gx)), origin="lower", cmap="RdBu_r")
+            hax.set_title(f"unit {k + 1}", fontsize=7)
+            hax.set_axis_off()
+        lax = fig.add_subplot(grid_spec[1, 2:])
+        lax.plot(losses, color="black", lw=1)
+        lax.set_title("training loss", fontsize=7)
+        lax.tick_params(labelsize=6)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=70)
+        plt.close(fig)
+        images.append(Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE))
+    out = io.BytesIO()
+    images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    from .saving import atomic_write  # noqa: PLC0415
+
+    atomic_write(path, out.getvalue())
+    return losses

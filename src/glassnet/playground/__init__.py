@@ -1,0 +1,1 @@
+"""The playground: a local web page that trains small networks live with glassnet."""

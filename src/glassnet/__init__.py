@@ -3,6 +3,7 @@ from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operat
 from . import callbacks, functional, metrics, nn, optim, random
 from .model import Model
 from .sequential import Sequential
+from .explain import explain
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
 from .random import set_seed
@@ -20,6 +21,6 @@ def load_model(path):
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
-    "callbacks", "Model", "Sequential", "load_model",
+    "callbacks", "Model", "Sequential", "load_model", "explain",
     "__version__",
 ]

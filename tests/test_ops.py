@@ -100,6 +100,8 @@ CASES = [
     ("softmax_xent_labels", lambda z: F.softmax_cross_entropy(z, np.array([0, 3, 1])),
      lambda z: torch.nn.functional.cross_entropy(z, torch.tensor([0, 3, 1]), reduction="none"),
      [(3, 4)], normal),
+    ("softmax_xent_mean", lambda z: F.softmax_cross_entropy(z, np.array([0, 3, 1]), mean=True),
+     lambda z: torch.nn.functional.cross_entropy(z, torch.tensor([0, 3, 1])), [(3, 4)], normal),
     ("softmax_xent_probs", lambda z: F.softmax_cross_entropy(z, np.full((3, 4), 0.25)),
      lambda z: torch.nn.functional.cross_entropy(z, torch.full((3, 4), 0.25, dtype=torch.float64),
                                                  reduction="none"), [(3, 4)], normal),

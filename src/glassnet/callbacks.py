@@ -47,6 +47,11 @@ class CallbackList:
                 raise TypeError(f"callbacks must be Callback instances; received: {cb!r}")
             cb.set_model(model)
 
+    def listeners(self, hook):
+        """The callbacks that define ``hook`` (the others inherit the empty one)."""
+        base = getattr(Callback, hook)
+        return [cb for cb in self.callbacks if getattr(getattr(cb, hook), "__func__", None) is not base]
+
     def call(self, hook, *args):
         for cb in self.callbacks:
             getattr(cb, hook)(*args)

@@ -222,11 +222,11 @@ def linear(x, w, b=None, relu=False):
     return op(x, w) if b is None else op(x, w, _t(b))
 
 
-def softmax_cross_entropy(logits, target, axis=-1):
-    """Per-sample cross-entropy of ``softmax(logits)`` against ``target``.
+def softmax_cross_entropy(logits, target, axis=-1, mean=False):
+    """Per-sample cross-entropy of ``softmax(logits)`` against ``target`` (their mean with ``mean``).
 
     ``target`` holds integer labels (one axis fewer than ``logits``) or
     probabilities shaped like ``logits``.
     """
     t = target.data if isinstance(target, Tensor) else target
-    return ops.SoftmaxCrossEntropy(t, axis)(_t(logits))
+    return ops.SoftmaxCrossEntropy(t, axis, mean)(_t(logits))

@@ -11,6 +11,7 @@ from .callbacks import CallbackList, History, ProgressBar
 from .data_checks import as_features, as_sample_weight, as_targets, class_labels, positive_int
 from .nn import losses as losses_lib
 from .nn.layers import Layer
+from .ops.function import new_tensor
 from .random import make_rng
 from .tensor import Tensor, no_grad
 
@@ -71,8 +72,11 @@ class Model(Layer):
         if self.compiled:
             self._bind_optimizer()
 
-    def _training_loss(self, y, output, sample_weight):
-        """Subclasses that fuse the output activation into the loss override this pair."""
+    def _training_loss(self, y, output, sample_weight, prepared=False):
+        """Subclasses that fuse the output activation into the loss override this pair.
+        ``prepared``: ``y`` went through ``loss.prepare_target`` already."""
+        if prepared:
+            return self.loss.compute(y, output, sample_weight)
         return self.loss(y, output, sample_weight=sample_weight)
 
     def _forward_for_loss(self, x):
@@ -87,10 +91,13 @@ class Model(Layer):
         self._require_compiled("train_on_batch")
         x = x if isinstance(x, Tensor) else Tensor(as_features(x, dtype=self.dtype))
         self._ensure_built(x)
+        return self._train_step(x, y, sample_weight)
+
+    def _train_step(self, x, y, sample_weight, prepared=False):
         if not self.training:
             self.train()
         output = self._forward_for_loss(x)
-        loss = self._training_loss(y, output, sample_weight)
+        loss = self._training_loss(y, output, sample_weight, prepared)
         penalty = self._penalty()
         total = loss + penalty if penalty is not None else loss
         self.optimizer.zero_grad()
@@ -137,7 +144,7 @@ class Model(Layer):
         if validation_data is not None:
             validation_data = self._check_validation(validation_data)
         self._ensure_built(Tensor(x[:1]))
-        self._check_fits(x, y)
+        targets = self._check_fits(x, y)
 
         seed = self.seed if seed is None else seed
         base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(make_rng(seed).integers(2**63))
@@ -152,8 +159,8 @@ class Model(Layer):
         cbs.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
             cbs.call("on_epoch_begin", epoch, {})
-            logs = self._run_epoch(x, y, sample_weight, batch_size, shuffle, np.random.default_rng([base_seed, epoch]),
-                                   cbs)
+            logs = self._run_epoch(x, y, targets, sample_weight, batch_size, shuffle,
+                                   np.random.default_rng([base_seed, epoch]), cbs)
             if validation_data is not None and not self.stop_now:
                 val = self.evaluate(*validation_data, batch_size=max(batch_size, 256), return_dict=True)
                 logs.update({f"val_{k}": v for k, v in val.items()})
@@ -164,31 +171,39 @@ class Model(Layer):
         self.history = history
         return history
 
-    def _run_epoch(self, x, y, sample_weight, batch_size, shuffle, rng, cbs):
+    def _run_epoch(self, x, y, targets, sample_weight, batch_size, shuffle, rng, cbs):
+        prepared = targets is not None
         if shuffle:
             order = rng.permutation(len(x))
             x, y = x[order], y[order]
+            targets = targets[order] if prepared else None
             sample_weight = None if sample_weight is None else sample_weight[order]
         for m in self.metrics:
             m.reset_state()
         total, count = 0.0, 0
+        # NOTE: batch hooks and per-batch logs only when a callback listens (a small step costs ~100 us).
+        begin, end = cbs.listeners("on_train_batch_begin"), cbs.listeners("on_train_batch_end")
         for batch, start in enumerate(range(0, len(x), batch_size)):
-            cbs.call("on_train_batch_begin", batch, {})
+            for cb in begin:
+                cb.on_train_batch_begin(batch, {})
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
             wb = None if sample_weight is None else sample_weight[start:start + batch_size]
-            loss = self.train_on_batch(Tensor(xb), yb, wb)
+            tb = targets[start:start + batch_size] if prepared else yb
+            loss = self._train_step(new_tensor(xb), tb, wb, prepared)
             total += loss * len(xb)
             count += len(xb)
             if self.metrics:
                 probabilities = self._probabilities(self._last_output)
                 for m in self.metrics:
                     m.update_state(yb, probabilities, wb)
-            logs = {"loss": total / count, **{m.name: m.result() for m in self.metrics}}
-            cbs.call("on_train_batch_end", batch, logs)
+            if end:
+                logs = {"loss": total / count, **{m.name: m.result() for m in self.metrics}}
+                for cb in end:
+                    cb.on_train_batch_end(batch, logs)
             if self.stop_now:
                 break
         self._last_output = None
-        return logs
+        return {"loss": total / count, **{m.name: m.result() for m in self.metrics}}
 
     def _penalty(self):
         """``regularization_loss()`` over a cached list of the layers that have penalties
@@ -221,7 +236,9 @@ class Model(Layer):
             out = self._forward_for_loss(Tensor(x[:2]))
         self.train(was_training)
         if isinstance(self.loss, losses_lib.Loss):
-            self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
+            # The whole target, checked and converted once: the batches reuse it.
+            return self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
+        return None
 
     def _class_weights(self, class_weight, y, sample_weight):
         labels = class_labels(y)

@@ -47,6 +47,7 @@ class Sequential(Model):
             if layer.built and getattr(layer, "input_dim", None):  # built in its constructor: redraw
                 layer.build((None, layer.input_dim))
         self.layers.append(layer)
+        self._masking = self._masking or hasattr(layer, "compute_mask")
         self.built = False
         self._penalty_modules = None
         first = self.layers[0]
@@ -59,6 +60,10 @@ class Sequential(Model):
         if not isinstance(x, Tensor):
             x = Tensor(x, dtype=self.dtype)
         last = len(self.layers) - 1
+        if not self._masking:  # the common case: a plain chain of layers
+            for layer in self.layers[:-1]:
+                x = layer(x)
+            return self.layers[-1](x, apply_activation=False) if logits else self.layers[-1](x)
         mask = None
         for i, layer in enumerate(self.layers):
             inputs = x
@@ -96,8 +101,10 @@ class Sequential(Model):
     def _forward_for_loss(self, x):
         return self.forward(x, logits=self._fused_loss is not None)
 
-    def _training_loss(self, y, output, sample_weight):
+    def _training_loss(self, y, output, sample_weight, prepared=False):
         loss = self._fused_loss or self.loss
+        if prepared:
+            return loss.compute(y, output, sample_weight)
         return loss(y, output, sample_weight=sample_weight)
 
     def _probabilities(self, output):
@@ -106,6 +113,7 @@ class Sequential(Model):
         return self._fused_activation(output.detach()).data
 
     _fused_loss = None
+    _masking = False
 
     def extra_repr(self):
         return f"name={self.name!r}" if self.name else ""

@@ -3,9 +3,11 @@
 A Tensor produced by an op while recording is on keeps a reference to the op
 (``grad_fn``), and the op keeps its inputs: that chain is the computation
 graph. ``backward()`` walks it from the output back to the leaves in reverse
-topological order, applying the chain rule once per node.
+topological order (ops are numbered as they are recorded), applying the chain
+rule once per node.
 """
 import contextlib
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -187,62 +189,53 @@ class Tensor:
                     f"backward() without grad works only for a one-element tensor, got shape "
                     f"{self.shape}; pass grad= with that shape"
                 )
-            grad = xp.ones_like(self.data)
+            grad = xp.ones(self.data.shape, dtype=self.data.dtype)
         else:
             grad = _as_array(grad, dtype=self.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad must have shape {self.shape}, got {grad.shape}")
 
-        order = _topological_order(self)
+        # NOTE: every op's output is numbered when it is recorded, after its inputs, so
+        # taking nodes from a max-heap of those numbers visits each one after all its
+        # consumers: a reverse topological order in one pass, without recursion.
+        if self.grad_fn is None:
+            self.grad = grad if self.grad is None else self.grad + grad
+            return
         grads = {self: grad}  # NOTE: Tensors hash by identity
-        for node in reversed(order):
-            g = grads.pop(node, None)
-            if g is None:
-                continue
+        heap = [(-self.grad_fn.seq, self)]
+        leaves, done = [], []
+        while heap:
+            node = heappop(heap)[1]
             fn = node.grad_fn
-            if fn is None:
-                node.grad = g if node.grad is None else node.grad + g
-                continue
             if fn.inputs is None:
                 raise RuntimeError(
                     "backward() through a graph that was already released; pass "
                     "retain_graph=True to the first backward() to go through it twice"
                 )
-            gxs = fn.backward(g)
+            gxs = fn.backward(grads.pop(node))
+            done.append(fn)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
-                if gx is not None and x.requires_grad:
-                    prev = grads.get(x)
-                    grads[x] = gx if prev is None else prev + gx
+                if gx is None or not x.requires_grad:
+                    continue
+                prev = grads.get(x)
+                if prev is None:
+                    grads[x] = gx
+                    if x.grad_fn is None:
+                        leaves.append(x)
+                    else:
+                        heappush(heap, (-x.grad_fn.seq, x))
+                else:
+                    grads[x] = prev + gx
+        for leaf in leaves:
+            g = grads[leaf]
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
         if not retain_graph:
-            for node in order:
-                if node.grad_fn is not None:
-                    node.grad_fn.release()
+            for fn in done:
+                fn.release()
 
     # -- operators are attached in ops.py -----------------------------------
-
-
-def _topological_order(root):
-    """Nodes that need a gradient, inputs before outputs, without recursion."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    push, pop, mark, emit = stack.append, stack.pop, visited.add, order.append
-    while stack:
-        node, done = pop()
-        if done:
-            emit(node)
-            continue
-        if node in visited:
-            continue
-        mark(node)
-        push((node, True))
-        fn = node.grad_fn
-        if fn is not None and fn.inputs is not None:
-            for x in fn.inputs:
-                if x.requires_grad and x not in visited:
-                    push((x, False))
-    return order
 
 
 def as_tensor(x, like=None):

@@ -6,6 +6,7 @@ Shapes are batch-first: a Dense layer maps (batch, ..., in_features) to
 import numpy as np
 
 from .. import functional as F
+from .. import ops
 from ..backend import DEFAULT_DTYPE
 from ..random import make_rng
 from ..registry import Registry
@@ -129,9 +130,11 @@ class Dense(Layer):
         if x.shape[-1:] != (self.input_dim,):
             raise ValueError(f"{self._label()} expects {self.input_dim} input features, "
                              f"got x with shape {x.shape}")
+        # NOTE: the op directly: the shapes were checked just above.
         if apply_activation and self.activation is F.relu:
-            return F.linear(x, self.kernel, self.bias, relu=True)
-        z = F.linear(x, self.kernel, self.bias)
+            op = ops.Linear(relu=True)
+            return op(x, self.kernel) if self.bias is None else op(x, self.kernel, self.bias)
+        z = ops.Linear()(x, self.kernel) if self.bias is None else ops.Linear()(x, self.kernel, self.bias)
         return self.activation(z) if apply_activation else z
 
     def infer(self, x):

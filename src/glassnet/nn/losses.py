@@ -30,7 +30,15 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
-        t = self.prepare_target(_array(y_true), y_pred)
+        return self.compute(self.prepare_target(_array(y_true), y_pred), y_pred, sample_weight)
+
+    def compute(self, t, y_pred, sample_weight=None):
+        """The loss from a target already checked and converted by ``prepare_target``
+        (``fit`` prepares the whole target once instead of once per batch)."""
+        if self.reduction == "mean" and sample_weight is None:
+            fused = self.fused_mean(t, y_pred)
+            if fused is not None:
+                return fused
         per = self.per_sample(t, y_pred)
         if sample_weight is not None:
             w = np.asarray(sample_weight, dtype=y_pred.dtype)
@@ -52,6 +60,10 @@ class Loss:
                 raise ValueError(f"{self.name}: y_true with shape {t.shape} does not fit "
                                  f"y_pred with shape {y_pred.shape}")
         return t.astype(y_pred.dtype, copy=False)
+
+    def fused_mean(self, t, p):
+        """The mean loss as one fused op, where there is one; else None."""
+        return None
 
     def per_sample(self, t, p):
         elements = self.per_element(t, p)
@@ -114,6 +126,11 @@ class _ProbabilisticLoss(Loss):
     def __init__(self, from_logits=False, reduction="mean", name=None):
         super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
+
+    def fused_mean(self, t, p):
+        if self.from_logits and isinstance(self, (CategoricalCrossentropy, SparseCategoricalCrossentropy)):
+            return F.softmax_cross_entropy(p, t, mean=True)
+        return None
 
 
 @LOSSES.register("binary_crossentropy", "bce", "log_loss")

@@ -1,6 +1,11 @@
 """The base of every differentiable op."""
+import itertools
+
 from .. import tensor as _tensor
 from ..tensor import Tensor, as_tensor
+
+
+_sequence = itertools.count()
 
 
 def new_tensor(data):
@@ -35,6 +40,7 @@ class Function:
                     out.requires_grad = True
                     out.grad_fn = self
                     self.inputs = inputs
+                    self.seq = next(_sequence)  # after every input's: orders the backward pass
                     break
         return out
 
@@ -49,8 +55,9 @@ class Function:
 
     def release(self):
         """Drop saved arrays and inputs once the backward pass is done."""
+        seq = self.__dict__.get("seq")
         self.__dict__.clear()
-        self.inputs = None
+        self.inputs, self.seq = None, seq
 
 
 def unbroadcast(g, shape):

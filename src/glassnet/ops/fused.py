@@ -49,16 +49,19 @@ class SoftmaxCrossEntropy(Function):
     (one-hot) array shaped like the logits. It is a constant: no gradient.
     """
 
-    def __init__(self, target, axis=-1):
-        self.target, self.axis = target, axis
+    def __init__(self, target, axis=-1, mean=False):
+        self.target, self.axis, self.mean = target, axis, mean
 
     def forward(self, z):
         self.logp = log_softmax_array(z, self.axis)
         t = self.target
         if t.ndim == z.ndim:  # probabilities compute in the logits' dtype
             t = self.target = t.astype(z.dtype, copy=False)
-            return -(t * self.logp).sum(axis=self.axis)
-        return -self._picked(self.logp)
+            per = -(t * self.logp).sum(axis=self.axis)
+        else:
+            per = -self._picked(self.logp)
+        # NOTE: with mean=True the op is the whole batch loss: one node instead of two.
+        return per.mean(dtype=z.dtype) if self.mean else per
 
     def _picked(self, a):
         """a[..., t] along the class axis (plain fancy indexing for the usual 2-D case)."""
@@ -81,4 +84,7 @@ class SoftmaxCrossEntropy(Function):
             g = p
         else:
             g = p * t.sum(axis=self.axis, keepdims=True) - t
+        if self.mean:
+            g *= gy / g.dtype.type(g.size // g.shape[self.axis])
+            return g
         return g * (gy[:, None] if g.ndim == 2 and self.axis in (-1, 1) else xp.expand_dims(gy, self.axis))

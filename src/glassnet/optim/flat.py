@@ -28,7 +28,10 @@ class FlatParams:
 
     def intact(self):
         """False once someone replaced a parameter's array (the views no longer alias it)."""
-        return all(p.data is v for p, v in zip(self.params, self.views))
+        for p, v in zip(self.params, self.views):
+            if p.data is not v:
+                return False
+        return True
 
     def gather(self, grads):
         np.concatenate([g.reshape(-1) for g in grads], out=self.grad, casting="same_kind")

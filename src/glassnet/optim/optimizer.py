@@ -91,7 +91,7 @@ class Optimizer:
         lr = self.learning_rate
         self.iterations += 1
         flat = self._flat
-        if flat is not None and flat.intact() and all(g is not None for g in grads):
+        if flat is not None and not any(g is None for g in grads) and flat.intact():
             # NOTE: one update over all parameters at once: a few large array operations
             # instead of a few per parameter, with no Python loop.
             flat.state["step"] = flat.state.get("step", 0) + 1

@@ -103,7 +103,7 @@ def test_predict_equals_the_graph_forward_in_eval_mode():
 
 
 def test_benchmark_suite_quick_mode_runs(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "mlp.py"), "--quick", "--out", str(tmp_path)],
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr
     assert "glassnet" in result.stdout and "gemm floor" in result.stdout

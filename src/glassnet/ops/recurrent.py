@@ -105,11 +105,12 @@ class LSTMOp(Function):
         self.perm = xp.concatenate([xp.arange(2 * units), xp.arange(3 * units, 4 * units),
                                     xp.arange(2 * units, 3 * units)])
         self.x, self.w, self.u, self.h0, self.c0 = x, w[:, self.perm], u[:, self.perm], h0, c0
-        xw = x @ self.w + b[self.perm]
+        # time-major from the start: transposing x (D wide) is cheaper than transposing xw (4U wide)
+        xw = (x.transpose(1, 0, 2).reshape(-1, x.shape[-1]) @ self.w).reshape(steps, n, -1)
+        xw += b[self.perm]
         states = xp.empty((2, steps, n, units), dtype=x.dtype)  # time-major: each step writes one block
         self.gates = xp.empty((steps, n, 4 * units), dtype=x.dtype)
         self.tanh_c = xp.empty((steps, n, units), dtype=x.dtype)
-        xw = xw.transpose(1, 0, 2).copy()
         h, c = h0, c0
         for t in range(steps):
             z = self.gates[t]
@@ -118,10 +119,16 @@ class LSTMOp(Function):
             _sigmoid_inplace(z[:, :3 * units])
             xp.tanh(z[:, 3 * units:], out=z[:, 3 * units:])
             i, f, o, g = (z[:, k * units:(k + 1) * units] for k in range(4))
+            m = _mask_at(self.mask, t, x.dtype)
+            if m is None:  # NOTE: written straight into the stored states, no temporaries
+                c_new = xp.multiply(f, c, out=states[1, t])
+                c_new += i * g
+                tc = xp.tanh(c_new, out=self.tanh_c[t])
+                h, c = xp.multiply(o, tc, out=states[0, t]), c_new
+                continue
             c_new = f * c
             c_new += i * g
             tc = xp.tanh(c_new, out=self.tanh_c[t])
-            m = _mask_at(self.mask, t, x.dtype)
             h, c = _carry(m, o * tc, h), _carry(m, c_new, c)
             states[0, t], states[1, t] = h, c
         self.states = states
@@ -148,10 +155,14 @@ class LSTMOp(Function):
             dct *= 1 - tc * tc
             dct += dc
             dz = dz_all[t]
-            dz[:, :units] = dct * g * i * (1 - i)
-            dz[:, units:2 * units] = dct * c_prev_all[t] * f * (1 - f)
-            dz[:, 2 * units:3 * units] = dh * tc * o * (1 - o)
-            dz[:, 3 * units:] = dct * i * (1 - g * g)
+            sig = gates[:, :3 * units]
+            xp.multiply(sig, 1 - sig, out=dz[:, :3 * units])  # sigmoid' of the three gates at once
+            dz[:, :units] *= dct * g
+            dz[:, units:2 * units] *= dct * c_prev_all[t]
+            dz[:, 2 * units:3 * units] *= dh * tc
+            xp.multiply(g, g, out=dz[:, 3 * units:])
+            xp.subtract(1, dz[:, 3 * units:], out=dz[:, 3 * units:])
+            dz[:, 3 * units:] *= dct * i
             dh_next = dz @ u_t
             dh_next += dh_carry
             dc_next = dct * f

@@ -1,0 +1,28 @@
+"""The whole benchmark suite in one command: python bench/run.py [--quick]
+
+Runs bench/mlp.py (MLP epochs, predict, `glassnet train`) and bench/networks.py (CNN, LSTM and
+GAN steps), printing both tables and writing their JSON (and PNG) to bench/results/.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import mlp  # noqa: E402
+import networks  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, once: proves the suite runs")
+    parser.add_argument("--out", default=os.path.join(mlp.HERE, "results"))
+    args = parser.parse_args(argv)
+    extra = ["--quick"] if args.quick else []
+    mlp.main([*extra, "--out", args.out])
+    print()
+    networks.main([*extra, "--out", args.out])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,6 @@
 """The network types learn: a CNN on digits, LSTM/GRU on sequences, a GAN on a ring of
 Gaussians; the command trains a CNN; CNN and RNN models save and load exactly."""
-import importlib.util
 import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -11,35 +9,25 @@ import glassnet as gn
 from glassnet import nn
 from glassnet.cli import main as cli
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
-
-def example(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_cnn_reaches_98_5_percent_on_digits():
+def test_cnn_reaches_98_5_percent_on_digits(example):
     accuracy, _ = example("cnn_digits").main(verbose=0)
     assert accuracy >= 0.985
 
 
-def test_lstm_and_gru_read_digits_row_by_row():
+def test_lstm_and_gru_read_digits_row_by_row(example):
     seq = example("sequences")
     assert seq.digits_rows("lstm", epochs=12) > 0.9
     assert seq.digits_rows("gru", epochs=12) > 0.9
 
 
-def test_lstm_solves_the_adding_problem_better_than_a_feed_forward_net():
+def test_lstm_solves_the_adding_problem_better_than_a_feed_forward_net(example):
     seq = example("sequences")
     lstm = seq.adding("lstm", n_train=3000, epochs=20, steps=20)
     mlp = seq.adding("mlp", n_train=3000, epochs=20, steps=20)
     assert lstm < 0.02 and lstm < mlp / 3 and mlp < 0.167
 
 
-def test_gan_covers_all_eight_modes(tmp_path):
+def test_gan_covers_all_eight_modes(tmp_path, example):
     coverage, fake = example("gan_ring").main(steps=3000, png=tmp_path / "gan.png", verbose=False)
     assert fake.shape == (1000, 2)
     assert np.all(coverage >= 0.05), coverage

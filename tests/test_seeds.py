@@ -1,15 +1,10 @@
 """The seeds' worked examples, computed by glassnet and checked against their formulas."""
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
 import glassnet as gn
 from glassnet import nn, optim
 from glassnet import functional as F
-
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
 
 def test_seed_000_section_3_4_one_step_by_hand():
@@ -94,39 +89,32 @@ def test_stacked_linear_layers_collapse_into_one():
     np.testing.assert_allclose((gn.Tensor(x) @ w_hidden @ w_out).data, x @ np.array([[0.12], [0.18]]))
 
 
-def _run_example(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_example_seed_003_runs_and_its_loss_falls():
-    losses = _run_example("seed003_logistic_regression").main(steps=50, verbose=False)
+def test_example_seed_003_runs_and_its_loss_falls(example):
+    losses = example("seed003_logistic_regression").main(steps=50, verbose=False)
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_example_seed_000_neural_network_learns_digits():
-    accuracy, trainer = _run_example("seed000_neural_network").main(epochs=300, verbose=False)
+def test_example_seed_000_neural_network_learns_digits(example):
+    accuracy, trainer = example("seed000_neural_network").main(epochs=300, verbose=False)
     assert trainer.train_loss[-1] < trainer.train_loss[0] / 5 and len(trainer.test_loss) == 300
     assert accuracy > 0.85
 
 
-def test_example_seed_000_keras_version():
-    accuracy, history = _run_example("seed000_keras").main(epochs=15, verbose=0)
+def test_example_seed_000_keras_version(example):
+    accuracy, history = example("seed000_keras").main(epochs=15, verbose=0)
     assert accuracy > 0.93 and set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
 
 
-def test_example_seed_001_networks(tmp_path):
-    random_losses, xor_losses, xor_pred = _run_example("seed001_networks").main(
+def test_example_seed_001_networks(tmp_path, example):
+    random_losses, xor_losses, xor_pred = example("seed001_networks").main(
         plot_dir=tmp_path, verbose=False, random_steps=300)
     assert random_losses[-1] < 0.1 * random_losses[0]
     assert np.array_equal(xor_pred > 0.5, [False, True, True, False])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["random_sigmoid.png", "xor_relu.png"]
 
 
-def test_example_seed_002_matches_the_seeds_output_layer_formula():
-    module = _run_example("seed002_sizes_network")
+def test_example_seed_002_matches_the_seeds_output_layer_formula(example):
+    module = example("seed002_sizes_network")
     errors, prediction, net = module.main(epochs=3000, verbose=False)
     assert errors[-1] < 0.01 and np.array_equal(prediction > 0.5, [False, True, True, False])
     # dE/dw_hj = -(y_j - a_j) a_j (1 - a_j) b_h for the output layer (b: hidden outputs)

@@ -188,9 +188,8 @@ def explain(model, x, y, learning_rate=0.1, max_neurons=8, max_inputs=8):
     notes = []
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     if layers and isinstance(layers[0], Rescaling):
-        scale, offset = layers.pop(0).scale, None
-        offset = model.layers[0].offset
-        x = x * scale + offset
+        rescaling = layers.pop(0)
+        x = x * rescaling.scale + rescaling.offset
         notes.append("The inputs x are the rescaled features (x * scale + offset of the Rescaling layer).")
     if not layers or not all(isinstance(layer, Dense) and type(layer) is Dense for layer in layers):
         kinds = sorted({type(layer).__name__ for layer in layers if not isinstance(layer, Dense)})

@@ -29,6 +29,13 @@ class Registry:
     def names(self):
         return sorted(self._display.values())
 
+    def name_of(self, obj):
+        """The first registered name of ``obj`` (or of its class), or None."""
+        for key, value in self._items.items():
+            if value is obj or value is type(obj):
+                return self._display[key]
+        return None
+
     def __contains__(self, name):
         return isinstance(name, str) and name.lower() in self._items
 

@@ -48,10 +48,6 @@ def atomic_write(path, data, mode="wb"):
         raise
 
 
-def _named(obj, registry):
-    return next((n for n in registry.names() if registry.get(n) is type(obj)), None)
-
-
 def model_config(model):
     """Everything but the arrays, as a JSON-ready dict."""
     from .sequential import Sequential  # noqa: PLC0415
@@ -70,8 +66,8 @@ def model_config(model):
             config["rng_states"][str(i)] = layer.rng.bit_generator.state
     if model.compiled:
         loss, opt = model.loss, model.optimizer
-        loss_name = _named(loss, losses_lib.LOSSES)
-        opt_name = _named(opt, optim.OPTIMIZERS)
+        loss_name = losses_lib.LOSSES.name_of(loss)
+        opt_name = optim.OPTIMIZERS.name_of(opt)
         if loss_name is None or opt_name is None:
             raise ValueError("save() needs a registered loss and optimizer to store the training config")
         config["compile"] = {"optimizer": {"name": opt_name, "config": opt.get_config()},

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import datasets, plot
+from . import datasets, optim, plot
 from .callbacks import EarlyStopping
 from .metrics import ConfusionMatrix
 from .nn import Conv2D, Dense, Dropout, Flatten, L1L2, MaxPooling2D, Rescaling, Reshape
@@ -113,8 +113,6 @@ def build_mlp(config, split):
     model.built = True
     loss = config.loss or ("categorical_crossentropy" if classes > 2 else "binary_crossentropy" if classes
                            else "mean_squared_error")
-    from . import optim  # noqa: PLC0415
-
     optimizer = optim.OPTIMIZERS.get(config.optimizer)
     optimizer = optimizer(learning_rate=config.learning_rate) if config.learning_rate else optimizer()
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classes else ["mae", "r2"])

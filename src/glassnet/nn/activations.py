@@ -104,7 +104,4 @@ def get(identifier):
 
 def name_of(fn):
     """The registry name of an activation function, or None for a custom one."""
-    for name in ACTIVATIONS.names():
-        if ACTIVATIONS.get(name) is fn:
-            return name
-    return None
+    return ACTIVATIONS.name_of(fn)

@@ -63,14 +63,14 @@ class Layer(Module):
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None and k != "name")
 
 
-def _serialize(obj, registry_names):
+def _serialize(obj, registry):
     """A JSON form of an initializer or a regularizer given as a name or an object."""
     if obj is None or isinstance(obj, str):
         return obj
-    for name in registry_names.names():
-        if type(obj) is registry_names.get(name):
-            return {"name": name, **vars(obj)}
-    raise ValueError(f"{obj!r} is not a registered object and cannot be saved")
+    name = registry.name_of(obj)
+    if name is None:
+        raise ValueError(f"{obj!r} is not a registered object and cannot be saved")
+    return {"name": name, **vars(obj)}
 
 
 @LAYERS.register("Dense", "Linear")

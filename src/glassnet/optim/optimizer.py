@@ -5,7 +5,7 @@ import numpy as np
 from ..registry import Registry
 from .clip import clip_grads
 from .flat import FlatParams
-from .schedules import LearningRateSchedule
+from .schedules import SCHEDULES, LearningRateSchedule
 
 OPTIMIZERS = Registry("optimizer")
 
@@ -122,9 +122,7 @@ class Optimizer:
     def get_config(self):
         lr = self._learning_rate
         if isinstance(lr, LearningRateSchedule):
-            from .schedules import _name_of  # noqa: PLC0415
-
-            lr = {"name": _name_of(lr), **lr.get_config()}
+            lr = {"name": SCHEDULES.name_of(lr), **lr.get_config()}
         return {"learning_rate": lr, "clipvalue": self.clipvalue, "clipnorm": self.clipnorm,
                 "global_clipnorm": self.global_clipnorm, **self.hyper}
 

@@ -21,15 +21,11 @@ class LearningRateSchedule:
         raise NotImplementedError
 
     def get_config(self):
-        return {k: (v.get_config() | {"name": _name_of(v)} if isinstance(v, LearningRateSchedule) else v)
+        return {k: (v.get_config() | {"name": SCHEDULES.name_of(v)} if isinstance(v, LearningRateSchedule) else v)
                 for k, v in vars(self).items()}
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
-
-
-def _name_of(schedule):
-    return next(n for n in SCHEDULES.names() if SCHEDULES.get(n) is type(schedule))
 
 
 @SCHEDULES.register("step", "step_decay")

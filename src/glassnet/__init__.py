@@ -1,6 +1,6 @@
 """glassnet: a neural-network library written from scratch on NumPy."""
 from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operators
-from . import callbacks, functional, metrics, nn, optim, random
+from . import callbacks, datasets, functional, metrics, nn, optim, pictures, plot, random
 from .model import Model
 from .sequential import Sequential
 from .explain import explain
@@ -21,6 +21,6 @@ def load_model(path):
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
-    "callbacks", "Model", "Sequential", "load_model", "explain",
+    "callbacks", "datasets", "pictures", "plot", "Model", "Sequential", "load_model", "explain",
     "__version__",
 ]

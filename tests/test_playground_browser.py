@@ -58,6 +58,7 @@ def test_train_xor_in_the_browser(base, browser):
     page.wait_for_function("document.body.dataset.session")
     page.click("#datasets button:has-text('xor')")  # pick xor
     page.wait_for_function("location.search.includes('dataset=xor')")
+    assert page.text_content("#datasets button.active") == "xor"  # the controls follow the change
     page.click("#play")
     page.wait_for_function("Number(document.getElementById('test-loss').textContent) < 0.1", timeout=60_000)
     page.click("#play")  # pause

@@ -70,6 +70,7 @@ async function change(key, value) {
   try {
     render(await api(`/api/sessions/${session}/config`, payload()));
     writeUrl();
+    syncControls();
     message("");
   } catch (err) {
     config[key] = previous;

@@ -3,6 +3,8 @@
 Subclass ``Model`` and define ``forward`` for a custom network, or use
 ``Sequential`` for a stack of layers.
 """
+import copy
+
 import numpy as np
 
 from . import metrics as metrics_lib
@@ -11,6 +13,7 @@ from .callbacks import CallbackList, History, ProgressBar
 from .data_checks import as_features, as_sample_weight, as_targets, class_labels, positive_int
 from .nn import losses as losses_lib
 from .nn.layers import Layer
+from .nn.module import sum_penalties
 from .ops.function import new_tensor
 from .random import make_rng
 from .tensor import Tensor, no_grad
@@ -209,12 +212,8 @@ class Model(Layer):
         """``regularization_loss()`` over a cached list of the layers that have penalties
         (walking the module tree every batch costs more than a small network's step)."""
         if self._penalty_modules is None:
-            self._penalty_modules = [m for m in self.modules() if m is not self and m.regularization_loss() is not None]
-        total = None
-        for m in self._penalty_modules:
-            for p in m._penalties():
-                total = p if total is None else total + p
-        return total
+            self._penalty_modules = [m for m in self.modules() if sum_penalties([m]) is not None]
+        return sum_penalties(self._penalty_modules)
 
     def _require_compiled(self, what):
         if not self.compiled:
@@ -268,9 +267,8 @@ class Model(Layer):
         self._ensure_built(Tensor(x[:1]))
         was_training = self.training
         self.eval()
-        fresh = [type(m).__new__(type(m)) for m in self.metrics]
-        for m, f in zip(self.metrics, fresh):
-            f.__dict__.update(m.__dict__)
+        fresh = [copy.copy(m) for m in self.metrics]  # the training metrics keep their state
+        for f in fresh:
             f.reset_state()
         total = 0.0
         with no_grad():
@@ -283,7 +281,7 @@ class Model(Layer):
                 for m in fresh:
                     m.update_state(yb, probabilities, wb)
         self.train(was_training)
-        penalty = self.regularization_loss()
+        penalty = self._penalty()
         result = {"loss": total / len(x) + (float(penalty.data) if penalty is not None else 0.0),
                   **{m.name: m.result() for m in fresh}}
         if verbose:

@@ -104,11 +104,7 @@ class Module:
 
     def regularization_loss(self):
         """The sum of every layer's weight penalties (a Tensor), or None."""
-        total = None
-        for m in self.modules():
-            for penalty in m._penalties():
-                total = penalty if total is None else total + penalty
-        return total
+        return sum_penalties(self.modules())
 
     def _penalties(self):
         return ()
@@ -166,3 +162,12 @@ class Module:
             body = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {body}")
         return "\n".join(lines) + "\n)"
+
+
+def sum_penalties(modules):
+    """The sum of the weight penalties of ``modules`` (each module's own), or None."""
+    total = None
+    for m in modules:
+        for penalty in m._penalties():
+            total = penalty if total is None else total + penalty
+    return total

@@ -19,6 +19,11 @@ def _carry(m, new, old):
     return new if m is None else m * new + (1 - m) * old
 
 
+def _split(g, m):
+    """The adjoint of ``_carry``: (the part for the new state, the part carried to the old one)."""
+    return (g, 0) if m is None else (g * m, g * (1 - m))
+
+
 class SimpleRNNOp(Function):
     """h_t = act(x_t W + h_{t-1} U + b), act tanh or relu. Output: the h sequence (N, T, U)."""
 
@@ -51,7 +56,7 @@ class SimpleRNNOp(Function):
         for t in reversed(range(steps)):
             dh = gy[:, t] + dh_next
             m = _mask_at(self.mask, t, gy.dtype)
-            da, carry = (dh, 0) if m is None else (dh * m, dh * (1 - m))
+            da, carry = _split(dh, m)
             a = self.acts[t]
             dz = da * (1 - a * a) if self.activation == "tanh" else da * (a > 0)
             dxw[:, t] = dz
@@ -145,10 +150,7 @@ class LSTMOp(Function):
         for t in reversed(range(steps)):
             dh, dc = gy[0, t] + dh_next, gy[1, t] + dc_next
             m = _mask_at(self.mask, t, gy.dtype)
-            if m is None:
-                dh_carry = dc_carry = 0
-            else:
-                dh, dh_carry, dc, dc_carry = dh * m, dh * (1 - m), dc * m, dc * (1 - m)
+            (dh, dh_carry), (dc, dc_carry) = _split(dh, m), _split(dc, m)
             gates, tc = self.gates[t], self.tanh_c[t]
             i, f, o, g = (gates[:, k * units:(k + 1) * units] for k in range(4))
             dct = dh * o
@@ -216,7 +218,7 @@ class GRUOp(Function):
         for t in reversed(range(steps)):
             dh = gy[:, t] + dh_next
             m = _mask_at(self.mask, t, gy.dtype)
-            dh, carry = (dh, 0) if m is None else (dh * m, dh * (1 - m))
+            dh, carry = _split(dh, m)
             z, r, cand, hu_h = self.cache[t]
             h_prev = self.hs[:, t - 1] if t else self.h0
             dcand = dh * (1 - z) * (1 - cand * cand)

@@ -7,10 +7,13 @@ Writes bench/results/mlp.json and bench/results/mlp.png and prints the table.
 
 Every competitor trains the same network (ReLU hidden layers, softmax
 cross-entropy, Adam lr 1e-3, float32) from the same initial weights on the
-same data, in one process, interleaved: a warm-up epoch first, then the
-median of the repeats. Peak memory is measured in a fresh child process per
-competitor: the growth of the peak resident set size over one training epoch
-(Linux's VmHWM, reset just before the epoch).
+same data. Each competitor is timed alone in its own process (a warm-up epoch,
+then the median of the repeats): in one process, each library's idle worker
+threads (OpenBLAS's, PyTorch's OpenMP pool) spin after its own epoch and slow
+the next competitor on a 2-core machine, which made PyTorch look up to 1.8x
+slower when the competitors were interleaved. Peak memory is measured in
+another fresh process per competitor: the growth of the peak resident set size
+over one training epoch (Linux's VmHWM, reset just before the epoch).
 """
 import argparse
 import json
@@ -178,23 +181,33 @@ def _time(fn):
     return time.perf_counter() - start
 
 
-def measure_memory(name, workload, quick):
-    """Peak resident-memory growth (MiB) while one competitor trains one epoch, in a fresh process."""
-    out = subprocess.run([sys.executable, __file__, "--memory-worker", name, workload] + (["--quick"] if quick else []),
-                         capture_output=True, text=True, timeout=600)
-    try:
-        return float(out.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        return float("nan")
+def _worker(kind, name, workload, quick, repeats):
+    """Run one measurement in a fresh process and return the number it prints."""
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, name, workload, "--repeats", str(repeats)]
+                         + (["--quick"] if quick else []), capture_output=True, text=True, timeout=900)
+    if out.returncode:
+        raise RuntimeError(f"{kind} worker for {name} on {workload!r} failed: {out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def memory_worker(name, workload, quick):
+def worker(kind, name, workload, quick, repeats):
+    """``epoch``: median seconds per epoch; ``memory``: peak RSS growth (MiB) over the first epoch;
+    ``predict``: median seconds per call at batch 1 and batch 1024 (digits MLP)."""
+    if name == "pytorch":
+        import torch  # noqa: PLC0415
+
+        torch.set_num_threads(os.cpu_count() or 1)
+    if kind == "predict":
+        return predict_times(name, quick, repeats)
     sizes, batch, n = (QUICK if quick else WORKLOADS)[workload]
     x, y = make_data(sizes, n)
     epoch, _ = RUNNERS[name](sizes, batch, x, y, init_weights(sizes))
-    before = _reset_peak_rss()
-    epoch()
-    print((_status_kib("VmHWM") - before) / 1024)
+    if kind == "memory":
+        before = _reset_peak_rss()
+        epoch()
+        return (_status_kib("VmHWM") - before) / 1024
+    epoch()  # warm-up
+    return statistics.median(_time(epoch) for _ in range(repeats))
 
 
 def _status_kib(field):
@@ -217,26 +230,16 @@ def run(quick=False, repeats=5):
     repeats = 1 if quick else repeats
     rate = gemm_rate(1 if quick else 5)
     rows = []
-    for wname, (sizes, batch, n) in workloads.items():
-        x, y = make_data(sizes, n)
-        weights = init_weights(sizes)
-        runners = {name: make(sizes, batch, x, y, weights) for name, make in RUNNERS.items()}
-        times = {name: [] for name in runners}
-        for name, (epoch, _) in runners.items():
-            epoch()  # warm-up
-        for _ in range(repeats):
-            for name, (epoch, _) in runners.items():  # interleaved
-                times[name].append(_time(epoch))
+    for wname, (sizes, _, n) in workloads.items():
+        times = {name: _worker("epoch", name, wname, quick, repeats) for name in RUNNERS}
         floor = epoch_flops(sizes, n) / rate
-        torch_time, numpy_time = statistics.median(times["pytorch"]), statistics.median(times["numpy"])
-        for name, ts in times.items():
-            t = statistics.median(ts)
+        for name, t in times.items():
             rows.append({"workload": wname, "competitor": name, "epoch_s": t, "samples_per_s": n / t,
-                         "ratio_to_floor": t / floor, "ratio_to_pytorch": t / torch_time,
-                         "ratio_to_numpy": t / numpy_time,
-                         "peak_mib": measure_memory(name, wname, quick)})
+                         "ratio_to_floor": t / floor, "ratio_to_pytorch": t / times["pytorch"],
+                         "ratio_to_numpy": t / times["numpy"],
+                         "peak_mib": _worker("memory", name, wname, quick, repeats)})
         rows.append({"workload": wname, "competitor": "gemm floor", "epoch_s": floor, "samples_per_s": n / floor,
-                     "ratio_to_floor": 1.0, "ratio_to_pytorch": floor / torch_time, "peak_mib": None})
+                     "ratio_to_floor": 1.0, "ratio_to_pytorch": floor / times["pytorch"], "peak_mib": None})
     rows += inference(quick, repeats)
     if not quick:
         rows.append(default_train_run())
@@ -258,23 +261,32 @@ def default_train_run():
             "ratio_to_floor": None, "ratio_to_pytorch": None, "peak_mib": None}
 
 
-def inference(quick, repeats):
-    """Batch-1 latency and batch-1024 throughput of the digits MLP's forward pass."""
+PREDICT_BATCHES = (("predict batch 1", 1, 2000), ("predict batch 1024", 1024, 200))
+
+
+def predict_times(name, quick, repeats):
+    """Median seconds per forward pass of the digits MLP, per batch size in PREDICT_BATCHES."""
     sizes = (64, 64, 10)
-    weights = init_weights(sizes)
     x, y = make_data(sizes, 1024)
+    _, predict = RUNNERS[name](sizes, 32, x, y, init_weights(sizes))
+    timing = []
+    for _, batch, number in PREDICT_BATCHES:
+        xb, number = x[:batch], number // 10 if quick else number
+        predict(xb)
+        timing.append(statistics.median(_time(lambda: [predict(xb) for _ in range(number)]) / number  # noqa: B023
+                                        for _ in range(max(repeats, 3))))
+    return timing
+
+
+def inference(quick, repeats):
+    """Batch-1 latency and batch-1024 throughput of the digits MLP's forward pass, each competitor alone."""
+    timing = {name: _worker("predict", name, "-", quick, repeats) for name in ("glassnet", "numpy", "pytorch")}
     rows = []
-    runners = {name: RUNNERS[name](sizes, 32, x, y, weights) for name in ("glassnet", "numpy", "pytorch")}
-    for label, xb, number in (("predict batch 1", x[:1], 200 if quick else 2000), ("predict batch 1024", x, 20 if quick else 200)):
-        timing = {}
-        for name, (_, predict) in runners.items():
-            predict(xb)
-            timing[name] = statistics.median(_time(lambda: [predict(xb) for _ in range(number)]) / number
-                                             for _ in range(max(repeats, 3)))
-        for name, t in timing.items():
-            rows.append({"workload": label, "competitor": name, "epoch_s": t, "samples_per_s": len(xb) / t,
-                         "ratio_to_floor": None, "ratio_to_pytorch": t / timing["pytorch"],
-                         "ratio_to_numpy": t / timing["numpy"], "peak_mib": None})
+    for k, (label, batch, _) in enumerate(PREDICT_BATCHES):
+        for name, ts in timing.items():
+            rows.append({"workload": label, "competitor": name, "epoch_s": ts[k], "samples_per_s": batch / ts[k],
+                         "ratio_to_floor": None, "ratio_to_pytorch": ts[k] / timing["pytorch"][k],
+                         "ratio_to_numpy": ts[k] / timing["numpy"][k], "peak_mib": None})
     return rows
 
 
@@ -319,10 +331,10 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="tiny shapes, one repeat: proves the suite runs")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--memory-worker", nargs=2, metavar=("COMPETITOR", "WORKLOAD"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=3, metavar=("KIND", "COMPETITOR", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.memory_worker:
-        memory_worker(*args.memory_worker, args.quick)
+    if args.worker:
+        print(json.dumps(worker(*args.worker, args.quick, args.repeats)))
         return None
     result = run(args.quick, args.repeats)
     print(table(result))

@@ -2,8 +2,11 @@
 
 Run from the repository root:  python bench/networks.py [--quick]
 Writes bench/results/networks.json and prints the table. Each step is a full
-forward, backward and Adam update; the median over repeats, interleaved, after
-a warm-up.
+forward, backward and Adam update; the median over repeats after a warm-up.
+Each competitor runs alone in its own process: in one process, each library's
+idle worker threads (OpenBLAS's, PyTorch's OpenMP pool) spin for a while after
+its own step and slow the other's next step on a 2-core machine. Interleaving
+them was seen to double PyTorch's LSTM step (9 ms alone, 19-40 ms interleaved).
 """
 import argparse
 import json
@@ -140,39 +143,39 @@ def workloads(quick):
 
 
 def run(quick=False, repeats=20):
-    """Each workload in its own process: PyTorch's kernels slow down after a previous
-    workload's large allocations (seen here: its LSTM step from 9 ms to 100 ms)."""
+    """Each workload and competitor in its own process, one after another."""
     rows = []
     for name in workloads(quick):
-        out = subprocess.run([sys.executable, __file__, "--only", name, "--repeats", str(repeats)]
-                             + (["--quick"] if quick else []), capture_output=True, text=True, timeout=600)
-        if out.returncode:
-            raise RuntimeError(f"workload {name!r} failed: {out.stderr.strip()}")
-        rows += json.loads(out.stdout.strip().splitlines()[-1])
+        times = {}
+        for competitor in ("glassnet", "pytorch"):
+            out = subprocess.run([sys.executable, __file__, "--only", name, "--competitor", competitor,
+                                  "--repeats", str(repeats)] + (["--quick"] if quick else []),
+                                 capture_output=True, text=True, timeout=600)
+            if out.returncode:
+                raise RuntimeError(f"workload {name!r} ({competitor}) failed: {out.stderr.strip()}")
+            times[competitor] = json.loads(out.stdout.strip().splitlines()[-1])
+        for competitor, t in times.items():
+            rows.append({"workload": name, "competitor": competitor, "step_s": t,
+                         "ratio_to_pytorch": t / times["pytorch"]})
     return rows
 
 
-def run_one(name, quick, repeats):
-    import torch  # noqa: PLC0415
+def run_one(name, competitor, quick, repeats):
+    """Median seconds per step of one competitor on one workload (warm-up first)."""
+    if competitor == "pytorch":
+        import torch  # noqa: PLC0415
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    rows = []
-    for wname, (make_ours, make_theirs) in workloads(quick).items():
-        if wname != name:
-            continue
-        steps = {"glassnet": make_ours(), "pytorch": make_theirs()}
-        for step in steps.values():
-            step()
-        times = {k: [] for k in steps}
-        for _ in range(1 if quick else repeats):  # interleaved
-            for k, step in steps.items():
-                start = time.perf_counter()
-                step()
-                times[k].append(time.perf_counter() - start)
-        med = {k: statistics.median(v) for k, v in times.items()}
-        for k, t in med.items():
-            rows.append({"workload": name, "competitor": k, "step_s": t, "ratio_to_pytorch": t / med["pytorch"]})
-    return rows
+        torch.set_num_threads(os.cpu_count() or 1)
+    make_ours, make_theirs = workloads(quick)[name]
+    step = make_ours() if competitor == "glassnet" else make_theirs()
+    for _ in range(3):
+        step()
+    times = []
+    for _ in range(1 if quick else repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main(argv=None):
@@ -181,9 +184,10 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--only", help=argparse.SUPPRESS)
+    parser.add_argument("--competitor", choices=("glassnet", "pytorch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.only:
-        print(json.dumps(run_one(args.only, args.quick, args.repeats)))
+        print(json.dumps(run_one(args.only, args.competitor, args.quick, args.repeats)))
         return None
     rows = run(args.quick, args.repeats)
     print(f"{'workload':32} {'competitor':10} {'step (ms)':>10} {'x torch':>8}")

@@ -186,3 +186,16 @@ def test_buffers_are_saved_with_the_model(tmp_path):
     model.save(tmp_path / "bn.gnet")
     loaded = gn.load_model(tmp_path / "bn.gnet")
     np.testing.assert_array_equal(loaded.layers[1].moving_variance.data, model.layers[1].moving_variance.data)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_lstm_inference_path_gives_the_training_path_outputs(masked):
+    """Under no_grad the LSTM op skips saving its backward factors; the outputs must not change."""
+    layer = rnn_layer(nn.LSTM, return_sequences=True, return_state=True)
+    mask = np.arange(T)[None, :] < np.array([2, 5, 4])[:, None] if masked else None
+    recorded = layer(data(4), mask=mask)
+    assert recorded[0].requires_grad
+    with gn.no_grad():
+        plain = layer(data(4), mask=mask)
+    for a, b in zip(recorded, plain):
+        np.testing.assert_array_equal(a.data, b.data)

@@ -6,9 +6,11 @@ Shapes: x (N, T, D); kernel W (D, G*U) for G gates; recurrent kernel U (U, G*U).
 unchanged (so the last output is the state after the last real step).
 Gate orders follow Keras: LSTM (i, f, c, o); GRU (z, r, h) with ``reset_after``.
 """
+from .. import tensor as _tensor
 from ..backend import get_array_module
 from .activation import stable_sigmoid
 from .function import Function
+from .workspace import empty
 
 
 def _mask_at(mask, t, dtype):
@@ -75,109 +77,114 @@ def _input_grads(op, dxw, du, dh0, extra=()):
     return (dx, dw, du, db, dh0, *extra)
 
 
-def _sigmoid_inplace(z):
-    """sigmoid(z) = (1 + tanh(z / 2)) / 2, in place: one transcendental pass, no overflow."""
-    z *= 0.5
-    get_array_module(z).tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
-    return z
-
-
-def _previous(first, seq_tn):
-    """States before each step, (T, N, U): ``first`` then the sequence shifted by one."""
-    xp = get_array_module(first)
-    prev = xp.empty_like(seq_tn)
-    prev[0] = first
-    prev[1:] = seq_tn[:-1]
-    return prev
-
-
 class LSTMOp(Function):
     """Long short-term memory. Output: (2, N, T, U), the h sequence then the c sequence.
 
-    NOTE: inside, the gate columns are reordered (i, f, o, c) so that the three
-    sigmoid gates are one contiguous block: one pass each for sigmoid and tanh.
+    Gate columns in Keras's order (i, f, g, o); i, f, o use sigmoid, g tanh.
+
+    NOTE, three measured choices (bench/NOTES.md):
+    - sigmoid(p) = (1 + tanh(p / 2)) / 2: the sigmoid gates' weights are halved
+      once per call (exact in binary floating point), so each step takes one
+      tanh over all four gates and one affine pass.
+    - One buffer holds, for each step t, the row [h_{t-1}, x_t, 1, c_{t-1}]: the
+      step's gates are one product of its first U + D + 1 columns with the
+      stacked [U; W; b], and after the loop the same rows give dU, dW and db in
+      one product. The output is a strided view of the buffer's h and c columns.
+    - While a graph is recorded, each forward step saves the factors its
+      backward step needs, computed while the step's arrays are in cache; the
+      backward loop is then four array operations and one product per step.
     """
+
+    record = True  # whether forward saves the backward's factors
 
     def __init__(self, mask=None):
         self.mask = mask
 
+    def __call__(self, *inputs):
+        self.record = _tensor.is_grad_enabled() and any(t.requires_grad for t in inputs)
+        return super().__call__(*inputs)
+
     def forward(self, x, w, u, b, h0, c0):
         xp = get_array_module(x)
-        n, steps, _ = x.shape
+        n, steps, d = x.shape
         units = u.shape[0]
-        self.perm = xp.concatenate([xp.arange(2 * units), xp.arange(3 * units, 4 * units),
-                                    xp.arange(2 * units, 3 * units)])
-        self.x, self.w, self.u, self.h0, self.c0 = x, w[:, self.perm], u[:, self.perm], h0, c0
-        # time-major from the start: transposing x (D wide) is cheaper than transposing xw (4U wide)
-        xw = (x.transpose(1, 0, 2).reshape(-1, x.shape[-1]) @ self.w).reshape(steps, n, -1)
-        xw += b[self.perm]
-        states = xp.empty((2, steps, n, units), dtype=x.dtype)  # time-major: each step writes one block
-        self.gates = xp.empty((steps, n, 4 * units), dtype=x.dtype)
-        self.tanh_c = xp.empty((steps, n, units), dtype=x.dtype)
-        h, c = h0, c0
+        width = units + d + 1  # the product's columns: h, x, 1
+        self.w, self.u, self.width = w, u, width
+        scale = xp.full(4 * units, 0.5, dtype=x.dtype)
+        scale[2 * units:3 * units] = 1
+        shift = xp.where(scale < 1, 0.5, 0).astype(x.dtype)
+        stacked = xp.concatenate([u, w, b[None]]) * scale
+        rows = self.rows = empty((steps + 1, n, width + units), x.dtype, xp)
+        rows[0, :, :units], rows[0, :, width:] = h0, c0
+        rows[:steps, :, units:units + d] = x.transpose(1, 0, 2)
+        rows[steps, :, units:units + d] = 0
+        rows[:, :, units + d] = 1
+        z, ig, tc = xp.empty((n, 4 * units), x.dtype), xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
+        i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
+        if self.record:
+            # dL/dz = factors * (dc_t, dc_t, dc_t, dh_t); dL/dc_t = dh_t * o(1 - tanh(c)^2) + ...;
+            # dL/dc_{t-1} = dL/dc_t * f. Activation derivatives from the gate value a: a(1 - a) for
+            # the sigmoid gates, 1 - a^2 for g; both are bias + a (slope - a).
+            slope = 1 - (scale == 1).astype(x.dtype)
+            bias = 1 - slope
+            self.factors = empty((steps, n, 4 * units), x.dtype, xp)
+            self.dc_factors = empty((steps, 2, n, units), x.dtype, xp)  # o(1 - tanh(c)^2), f
         for t in range(steps):
-            z = self.gates[t]
-            xp.matmul(h, self.u, out=z)
-            z += xw[t]
-            _sigmoid_inplace(z[:, :3 * units])
-            xp.tanh(z[:, 3 * units:], out=z[:, 3 * units:])
-            i, f, o, g = (z[:, k * units:(k + 1) * units] for k in range(4))
+            c, h_out, c_out = rows[t, :, width:], rows[t + 1, :, :units], rows[t + 1, :, width:]
+            xp.matmul(rows[t, :, :width], stacked, out=z)
+            xp.tanh(z, out=z)
+            z *= scale
+            z += shift
+            xp.multiply(f, c, out=c_out)
+            c_out += xp.multiply(i, g, out=ig)
+            xp.tanh(c_out, out=tc)
+            xp.multiply(o, tc, out=h_out)
+            if self.record:
+                k = xp.subtract(slope, z, out=self.factors[t])
+                k *= z
+                k += bias
+                k[:, :units] *= g
+                k[:, units:2 * units] *= c
+                k[:, 2 * units:3 * units] *= i
+                k[:, 3 * units:] *= tc
+                k = xp.multiply(tc, tc, out=self.dc_factors[t, 0])
+                xp.subtract(1, k, out=k)
+                k *= o
+                self.dc_factors[t, 1] = f
             m = _mask_at(self.mask, t, x.dtype)
-            if m is None:  # NOTE: written straight into the stored states, no temporaries
-                c_new = xp.multiply(f, c, out=states[1, t])
-                c_new += i * g
-                tc = xp.tanh(c_new, out=self.tanh_c[t])
-                h, c = xp.multiply(o, tc, out=states[0, t]), c_new
-                continue
-            c_new = f * c
-            c_new += i * g
-            tc = xp.tanh(c_new, out=self.tanh_c[t])
-            h, c = _carry(m, o * tc, h), _carry(m, c_new, c)
-            states[0, t], states[1, t] = h, c
-        self.states = states
-        return states.transpose(0, 2, 1, 3)
+            if m is not None:  # a masked step carries the previous state
+                h_out[...] = _carry(m, h_out, rows[t, :, :units])
+                c_out[...] = _carry(m, c_out, c)
+        item = rows.itemsize
+        return xp.lib.stride_tricks.as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
+            rows[1:], shape=(2, n, steps, units),
+            strides=(width * item, rows.strides[1], rows.strides[0], item), writeable=False)
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        steps, units = gy.shape[2], self.u.shape[0]
-        dz_all = xp.empty((steps, gy.shape[1], 4 * units), dtype=gy.dtype)  # (T, N, 4U)
-        c_prev_all = _previous(self.c0, self.states[1])
+        steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]
+        dz_all = empty((steps, n, 4, units), gy.dtype, xp)  # (T, N, gate, U)
+        factors = self.factors.reshape(steps, n, 4, units)
         gy = gy.transpose(0, 2, 1, 3)  # time-major, as the states
-        dh_next, dc_next = xp.zeros_like(self.h0), xp.zeros_like(self.c0)
-        u_t = self.u.T
+        dh_next, dc_next = xp.zeros((n, units), gy.dtype), xp.zeros((n, units), gy.dtype)
+        dct = xp.empty((n, units), dtype=gy.dtype)
+        u_t = xp.ascontiguousarray(self.u.T)  # measured faster than the transposed view
         for t in reversed(range(steps)):
             dh, dc = gy[0, t] + dh_next, gy[1, t] + dc_next
             m = _mask_at(self.mask, t, gy.dtype)
             (dh, dh_carry), (dc, dc_carry) = _split(dh, m), _split(dc, m)
-            gates, tc = self.gates[t], self.tanh_c[t]
-            i, f, o, g = (gates[:, k * units:(k + 1) * units] for k in range(4))
-            dct = dh * o
-            dct *= 1 - tc * tc
+            xp.multiply(dh, self.dc_factors[t, 0], out=dct)
             dct += dc
-            dz = dz_all[t]
-            sig = gates[:, :3 * units]
-            xp.multiply(sig, 1 - sig, out=dz[:, :3 * units])  # sigmoid' of the three gates at once
-            dz[:, :units] *= dct * g
-            dz[:, units:2 * units] *= dct * c_prev_all[t]
-            dz[:, 2 * units:3 * units] *= dh * tc
-            xp.multiply(g, g, out=dz[:, 3 * units:])
-            xp.subtract(1, dz[:, 3 * units:], out=dz[:, 3 * units:])
-            dz[:, 3 * units:] *= dct * i
-            dh_next = dz @ u_t
-            dh_next += dh_carry
-            dc_next = dct * f
-            dc_next += dc_carry
-        # NOTE: the weight gradients are one large product each, after the loop.
-        h_prev_all = _previous(self.h0, self.states[0])
-        inverse = xp.argsort(self.perm)
+            xp.multiply(factors[t, :, :3], dct[:, None], out=dz_all[t, :, :3])
+            xp.multiply(factors[t, :, 3], dh, out=dz_all[t, :, 3])
+            dh_next, dc_next = dz_all[t].reshape(n, -1) @ u_t, dct * self.dc_factors[t, 1]
+            if m is not None:
+                dh_next += dh_carry
+                dc_next += dc_carry
         flat_dz = dz_all.reshape(-1, 4 * units)
-        du = (h_prev_all.reshape(-1, units).T @ flat_dz)[:, inverse]
-        x_tn = self.x.transpose(1, 0, 2).reshape(-1, self.x.shape[-1])
-        dw = (x_tn.T @ flat_dz)[:, inverse]
-        db = flat_dz.sum(axis=0)[inverse]
-        dx = (dz_all @ self.w.T).transpose(1, 0, 2)
+        grads = self.rows[:steps, :, :self.width].reshape(-1, self.width).T @ flat_dz  # [h_prev, x, 1]^T dz
+        du, dw, db = grads[:units], grads[units:-1], grads[-1]
+        dx = (flat_dz @ self.w.T).reshape(steps, n, -1).transpose(1, 0, 2) if self.needs_grad(0) else None
         return dx, dw, du, db, dh_next, dc_next
 
 

@@ -112,6 +112,14 @@ def test_pooling_and_upsampling(layer, torch_fn):
     compare(layer, lambda t: torch_fn(t), x, lambda ps: ps)
 
 
+@pytest.mark.parametrize("size,strides", [(2, None), (3, 2), (3, 1)])
+def test_max_pooling_ties_send_the_gradient_to_the_first_maximum_as_torch(size, strides):
+    """After a ReLU most windows tie at 0; the gradient goes to the first, as in PyTorch."""
+    x = np.maximum(RNG.standard_normal((2, 7, 6, 3)), 0).round(1)
+    layer = nn.MaxPooling2D(size, strides=strides)
+    compare(layer, lambda t: TF.max_pool2d(nchw(t), size, strides).permute(0, 2, 3, 1), x, lambda ps: ps)
+
+
 @pytest.mark.parametrize("layer", [nn.MaxPooling2D(3, strides=2, padding="same"),
                                    nn.AveragePooling2D(3, strides=2, padding="same")])
 def test_same_padded_pooling(layer):
@@ -135,3 +143,24 @@ def test_shape_errors_name_the_layer_and_shape():
         nn.Conv2D(2, 5)(np.zeros((1, 3, 3, 1)))
     with pytest.raises(ValueError, match="`padding` must be 'valid' or 'same'"):
         nn.Conv2D(2, 3, padding="full")
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_conv_with_relu_runs_fused_and_equals_conv_then_relu(use_bias):
+    x = RNG.standard_normal((2, 6, 5, 3))
+    fused = nn.Conv2D(4, 3, padding="same", activation="relu", use_bias=use_bias, seed=0, dtype=np.float64)
+    plain = nn.Conv2D(4, 3, padding="same", use_bias=use_bias, seed=0, dtype=np.float64)
+    fused(x), plain(x)
+    if use_bias:
+        fused.bias.data[...] = plain.bias.data[...] = RNG.standard_normal(4)
+    gx_fused, gx_plain = gn.Tensor(x, requires_grad=True), gn.Tensor(x, requires_grad=True)
+    y_fused, y_plain = fused(gx_fused), gn.functional.relu(plain(gx_plain))
+    assert y_fused.grad_fn.relu and y_fused.grad_fn is not y_plain.grad_fn
+    np.testing.assert_array_equal(y_fused.data, y_plain.data)
+    v = RNG.standard_normal(y_fused.shape)
+    y_fused.backward(v)
+    y_plain.backward(v)
+    np.testing.assert_allclose(gx_fused.grad, gx_plain.grad, rtol=1e-12)
+    for a, b in zip(fused.parameters(), plain.parameters()):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12)
+    assert gn.gradcheck(fused, [x], params=fused.parameters())

@@ -9,6 +9,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..backend import get_array_module
 from .function import Function
+from .workspace import empty
 
 
 def out_size(size, kernel, stride, dilation, padding):
@@ -47,12 +48,18 @@ def _pad(x, pads, value=0.0):
 
 
 class Conv2D(Function):
-    """y = conv(x, w) + b with w of shape (KH, KW, C_in, C_out) (cross-correlation, as every framework)."""
+    """y = conv(x, w) + b with w of shape (KH, KW, C_in, C_out) (cross-correlation, as every framework),
+    optionally followed by relu (a convolution with ``activation="relu"`` runs as this one node).
 
-    def __init__(self, strides=(1, 1), padding="valid", dilation=(1, 1)):
-        self.strides, self.padding, self.dilation = strides, padding, dilation
+    NOTE: the bias rides in the product: the columns get a last column of ones
+    and the weights a last row b, so y, dW and db are each one product.
+    """
+
+    def __init__(self, strides=(1, 1), padding="valid", dilation=(1, 1), relu=False):
+        self.strides, self.padding, self.dilation, self.relu = strides, padding, dilation, relu
 
     def forward(self, x, w, b=None):
+        xp = get_array_module(x)
         (sh, sw), (dh, dw) = self.strides, self.dilation
         kh, kw, c, f = w.shape
         oh, ph = out_size(x.shape[1], kh, sh, dh, self.padding)
@@ -62,23 +69,41 @@ class Conv2D(Function):
                              f"shape {x.shape} with padding={self.padding!r}")
         xpad = _pad(x, (ph, pw))
         self.pads, self.padded_shape, self.x_shape = (ph, pw), xpad.shape, x.shape
-        self.cols = windows(xpad, kh, kw, sh, sw, dh, dw, oh, ow).reshape(-1, kh * kw * c)
-        self.w, self.has_bias = w, b is not None
-        y = self.cols @ w.reshape(-1, f)
+        n, k = x.shape[0], kh * kw * c
+        self.cols = empty((n * oh * ow, k + (b is not None)), x.dtype, xp)
+        xp.copyto(self.cols[:, :k].reshape(n, oh, ow, kh, kw, c), windows(xpad, kh, kw, sh, sw, dh, dw, oh, ow))
+        weights = w.reshape(k, f)
         if b is not None:
-            y += b
-        return y.reshape(x.shape[0], oh, ow, f)
+            self.cols[:, k] = 1
+            weights = xp.concatenate([weights, b[None].astype(w.dtype, copy=False)])
+        self.w, self.has_bias = w, b is not None
+        y = self.cols @ weights
+        if self.relu:
+            xp.maximum(y, 0, out=y)
+            self.y = y
+        return y.reshape(n, oh, ow, f)
 
     def backward(self, gy):
         (sh, sw), (dh, dw) = self.strides, self.dilation
         kh, kw, c, f = self.w.shape
         g2 = gy.reshape(-1, f)
-        gw = (self.cols.T @ g2).reshape(self.w.shape) if self.needs_grad(1) else None
-        gb = g2.sum(axis=0) if self.has_bias and self.needs_grad(2) else None
-        gx = None
+        if self.relu:
+            g2 = g2 * (self.y > 0)
+        gw = gb = gx = None
+        if self.needs_grad(1) or (self.has_bias and self.needs_grad(2)):
+            gwb = self.cols.T @ g2
+            gw = gwb[:kh * kw * c].reshape(self.w.shape) if self.needs_grad(1) else None
+            gb = gwb[-1] if self.has_bias and self.needs_grad(2) else None
         if self.needs_grad(0):
-            gcols = (g2 @ self.w.reshape(-1, f).T).reshape(*gy.shape[:3], kh, kw, c)
-            gpad = scatter_windows(gcols, self.padded_shape, sh, sw, dh, dw)
+            # NOTE: one product per kernel offset, added into the input positions it read: cheaper than
+            # the whole (N, OH, OW, KH, KW, C) column gradient at once (measured: 12 ms against 21 ms)
+            xp = get_array_module(gy)
+            gpad = xp.zeros(self.padded_shape, dtype=gy.dtype)
+            n, oh, ow, _ = gy.shape
+            for i in range(kh):
+                for j in range(kw):
+                    gpad[:, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += (
+                        g2 @ self.w[i, j].T).reshape(n, oh, ow, c)
             (pt, _), (pl, _) = self.pads
             gx = gpad[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2], :]
         return gx, gw, gb
@@ -151,10 +176,20 @@ class Pool2D(Function):
         xpad = _pad(x, (pad_h, pad_w), fill)
         self.padded_shape = xpad.shape
         win = windows(xpad, ph, pw, sh, sw, 1, 1, oh, ow)
-        if self.mode == "max":
-            flat = win.reshape(*win.shape[:3], ph * pw, win.shape[-1])
-            self.arg = flat.argmax(axis=3)  # the first maximum takes the gradient, as in PyTorch
-            return xp.take_along_axis(flat, self.arg[:, :, :, None, :], axis=3)[:, :, :, 0, :]
+        if self.mode == "max":  # NOTE: a loop over window offsets, each a vectorised pass
+            # NOTE: masked writes (copyto/where with a random mask) measured 40x slower than arithmetic
+            # here, so the offset of the maximum is kept as arg = arg * (1 - better) + k * better.
+            best = win[:, :, :, 0, 0, :].copy()
+            self.arg = xp.zeros(best.shape, dtype=xp.uint8 if ph * pw < 256 else xp.int32)
+            better, keep = xp.empty(best.shape, dtype=bool), xp.empty_like(self.arg)
+            for k in range(1, ph * pw):
+                v = win[:, :, :, k // pw, k % pw, :]
+                xp.greater(v, best, out=better)  # strictly: the first maximum keeps the gradient, as in PyTorch
+                b = better.view(xp.uint8)
+                self.arg *= xp.subtract(1, b, out=keep)
+                self.arg += xp.multiply(b, k, out=keep)
+                xp.maximum(best, v, out=best)  # (maximum, not the comparison, so that NaN propagates)
+            return best
         total = win.sum(axis=(3, 4))
         if any(pad_h) or any(pad_w):
             ones = _pad(xp.ones((1, *x.shape[1:3], 1), dtype=x.dtype), (pad_h, pad_w))
@@ -166,14 +201,23 @@ class Pool2D(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         (ph, pw), (sh, sw) = self.pool_size, self.strides
+        (pt, _), (pl, _) = self.pads
         if self.mode == "max":
-            onehot = self.arg[:, :, :, None, :] == xp.arange(ph * pw)[None, None, None, :, None]
-            cols = (onehot * gy[:, :, :, None, :]).reshape(*gy.shape[:3], ph, pw, gy.shape[-1])
+            gpad = xp.zeros(self.padded_shape, dtype=gy.dtype)
+            oh, ow = gy.shape[1:3]
+            hit = xp.empty(gy.shape, dtype=bool)
+            for k in range(ph * pw):
+                i, j = divmod(k, pw)
+                target = gpad[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, :]
+                picked = gy * xp.equal(self.arg, k, out=hit)
+                if sh >= ph and sw >= pw:  # windows do not overlap: each cell is written once
+                    target[...] = picked
+                else:
+                    target += picked
         else:
             g = gy / self.count
             cols = xp.broadcast_to(g[:, :, :, None, None, :], (*gy.shape[:3], ph, pw, gy.shape[-1]))
-        gpad = scatter_windows(cols.astype(gy.dtype, copy=False), self.padded_shape, sh, sw, 1, 1)
-        (pt, _), (pl, _) = self.pads
+            gpad = scatter_windows(cols.astype(gy.dtype, copy=False), self.padded_shape, sh, sw, 1, 1)
         return gpad[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2], :]
 
 

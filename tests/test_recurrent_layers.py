@@ -188,10 +188,11 @@ def test_buffers_are_saved_with_the_model(tmp_path):
     np.testing.assert_array_equal(loaded.layers[1].moving_variance.data, model.layers[1].moving_variance.data)
 
 
+@pytest.mark.parametrize("cls", [nn.SimpleRNN, nn.LSTM, nn.GRU])
 @pytest.mark.parametrize("masked", [False, True])
-def test_lstm_inference_path_gives_the_training_path_outputs(masked):
-    """Under no_grad the LSTM op skips saving its backward factors; the outputs must not change."""
-    layer = rnn_layer(nn.LSTM, return_sequences=True, return_state=True)
+def test_inference_path_gives_the_training_path_outputs(cls, masked):
+    """Under no_grad the recurrent ops skip saving their backward factors; the outputs must not change."""
+    layer = rnn_layer(cls, return_sequences=True, return_state=True)
     mask = np.arange(T)[None, :] < np.array([2, 5, 4])[:, None] if masked else None
     recorded = layer(data(4), mask=mask)
     assert recorded[0].requires_grad
@@ -199,3 +200,27 @@ def test_lstm_inference_path_gives_the_training_path_outputs(masked):
         plain = layer(data(4), mask=mask)
     for a, b in zip(recorded, plain):
         np.testing.assert_array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_relu_simple_rnn_gradchecks_and_matches_torch(masked):
+    layer = rnn_layer(nn.SimpleRNN, activation="relu", return_sequences=True)
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=bool) if masked else None
+    assert gn.gradcheck(lambda x: layer(x, mask=mask), [data()], params=layer.parameters())
+    if masked:
+        return
+    mod = torch.nn.RNN(D, U, nonlinearity="relu", batch_first=True).double()
+    with torch.no_grad():
+        mod.weight_ih_l0.copy_(torch.tensor(layer.kernel.data.T))
+        mod.weight_hh_l0.copy_(torch.tensor(layer.recurrent_kernel.data.T))
+        mod.bias_ih_l0.copy_(torch.tensor(layer.bias.data))
+        mod.bias_hh_l0.zero_()
+    x = gn.Tensor(data(1), requires_grad=True)
+    tx = torch.tensor(data(1), requires_grad=True)
+    y, ty = layer(x), mod(tx)[0]
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-9, atol=1e-12)
+    v = np.random.default_rng(3).standard_normal(y.shape)
+    y.backward(v)
+    ty.backward(torch.tensor(v))
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-8, atol=1e-11)
+    np.testing.assert_allclose(layer.recurrent_kernel.grad, mod.weight_hh_l0.grad.numpy().T, rtol=1e-8, atol=1e-11)

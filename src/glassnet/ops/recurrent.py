@@ -8,7 +8,6 @@ Gate orders follow Keras: LSTM (i, f, c, o); GRU (z, r, h) with ``reset_after``.
 """
 from .. import tensor as _tensor
 from ..backend import get_array_module
-from .activation import stable_sigmoid
 from .function import Function
 from .workspace import empty
 
@@ -26,58 +25,107 @@ def _split(g, m):
     return (g, 0) if m is None else (g * m, g * (1 - m))
 
 
-class SimpleRNNOp(Function):
+class _RecurrentOp(Function):
+    """Shared by the recurrent ops: the rows buffer and whether forward saves backward factors.
+
+    ``record``: while a graph is recorded, each forward step saves the factors its backward
+    step needs, computed while the step's arrays are still in cache; under no_grad it does not.
+    """
+
+    record = True
+
+    def __init__(self, mask=None):
+        self.mask = mask
+
+    def __call__(self, *inputs):
+        self.record = _tensor.is_grad_enabled() and any(t.requires_grad for t in inputs)
+        return super().__call__(*inputs)
+
+    def _rows(self, x, h0, tail=0):
+        """(T + 1, N, U + D + 1 + tail): rows[t] = [h_{t-1}, x_t, 1, ...]; each step's h is written
+        into the next block, so a step is one product with the stacked [U; W; b], and after the
+        loop rows[:T]^T dz gives dU, dW and db in one product."""
+        xp = get_array_module(x)
+        n, steps, d = x.shape
+        units = h0.shape[1]
+        rows = empty((steps + 1, n, units + d + 1 + tail), x.dtype, xp)
+        rows[0, :, :units] = h0
+        rows[:steps, :, units:units + d] = x.transpose(1, 0, 2)
+        rows[steps, :, units:units + d] = 0
+        rows[:, :, units + d] = 1
+        self.rows = rows
+        return rows
+
+    def _h_sequence(self, units):
+        """The h columns of rows[1:] as a read-only (N, T, U) view."""
+        out = self.rows[1:, :, :units].transpose(1, 0, 2)
+        out.flags.writeable = False
+        return out
+
+
+class SimpleRNNOp(_RecurrentOp):
     """h_t = act(x_t W + h_{t-1} U + b), act tanh or relu. Output: the h sequence (N, T, U)."""
 
     def __init__(self, activation="tanh", mask=None):
-        self.activation, self.mask = activation, mask
+        super().__init__(mask)
+        self.activation = activation
 
     def forward(self, x, w, u, b, h0):
         xp = get_array_module(x)
-        n, steps, _ = x.shape
-        self.x, self.w, self.u, self.h0 = x, w, u, h0
-        xw = x @ w + b
-        hs = xp.empty((n, steps, u.shape[0]), dtype=x.dtype)
-        self.acts = xp.empty((steps, n, u.shape[0]), dtype=x.dtype)
-        h = h0
+        n, steps, d = x.shape
+        units = u.shape[0]
+        self.w, self.u = w, u
+        rows = self._rows(x, h0)
+        stacked = xp.concatenate([u, w, b[None]])
+        z = xp.empty((n, units), x.dtype)
+        if self.record:
+            self.factors = empty((steps, n, units), x.dtype, xp)  # the activation's derivative
         for t in range(steps):
-            z = xw[:, t] + h @ u
-            a = xp.tanh(z) if self.activation == "tanh" else xp.maximum(z, 0)
-            self.acts[t] = a
-            h = _carry(_mask_at(self.mask, t, x.dtype), a, h)
-            hs[:, t] = h
-        self.hs = hs
-        return hs
+            h_out = rows[t + 1, :, :units]
+            xp.matmul(rows[t], stacked, out=z)
+            if self.activation == "tanh":
+                xp.tanh(z, out=h_out)
+                if self.record:
+                    k = xp.multiply(h_out, h_out, out=self.factors[t])
+                    xp.subtract(1, k, out=k)
+            else:
+                xp.maximum(z, 0, out=h_out)
+                if self.record:
+                    xp.greater(z, 0, out=self.factors[t])
+            m = _mask_at(self.mask, t, x.dtype)
+            if m is not None:  # a masked step carries the previous state
+                h_out[...] = _carry(m, h_out, rows[t, :, :units])
+        return self._h_sequence(units)
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        steps = gy.shape[1]
-        dxw = xp.empty_like(gy)
-        du = xp.zeros_like(self.u)
-        dh_next = xp.zeros_like(self.h0)
+        n, steps, units = gy.shape
+        dz_all = empty((steps, n, units), gy.dtype, xp)
+        gy = gy.transpose(1, 0, 2)  # time-major
+        u_t = xp.ascontiguousarray(self.u.T)
+        dh_next = xp.zeros((n, units), gy.dtype)
         for t in reversed(range(steps)):
-            dh = gy[:, t] + dh_next
+            dh = gy[t] + dh_next
             m = _mask_at(self.mask, t, gy.dtype)
-            da, carry = _split(dh, m)
-            a = self.acts[t]
-            dz = da * (1 - a * a) if self.activation == "tanh" else da * (a > 0)
-            dxw[:, t] = dz
-            h_prev = self.hs[:, t - 1] if t else self.h0
-            du += h_prev.T @ dz
-            dh_next = dz @ self.u.T + carry
-        return _input_grads(self, dxw, du, dh_next)
+            dh, carry = _split(dh, m)
+            dz = xp.multiply(dh, self.factors[t], out=dz_all[t])
+            dh_next = dz @ u_t
+            if m is not None:
+                dh_next += carry
+        return _weight_grads(self, dz_all, units) + (dh_next,)
 
 
-def _input_grads(op, dxw, du, dh0, extra=()):
-    """dx, dW, dU, db, dh0 (and any extra state gradients) from the per-step dxw."""
-    d = op.x.shape[-1]
-    dw = op.x.reshape(-1, d).T @ dxw.reshape(-1, dxw.shape[-1])
-    db = dxw.sum(axis=(0, 1))
-    dx = dxw @ op.w.T
-    return (dx, dw, du, db, dh0, *extra)
+def _weight_grads(op, dz_all, units):
+    """dx, dW, dU, db from the per-step pre-activation gradients dz_all (T, N, G) and op.rows."""
+    steps, n = dz_all.shape[:2]
+    width = units + op.w.shape[0] + 1
+    flat = dz_all.reshape(steps * n, -1)
+    grads = op.rows[:steps, :, :width].reshape(-1, width).T @ flat  # [h_prev, x, 1]^T dz
+    dx = (flat @ op.w.T).reshape(steps, n, -1).transpose(1, 0, 2) if op.needs_grad(0) else None
+    return dx, grads[units:-1], grads[:units], grads[-1]
 
 
-class LSTMOp(Function):
+class LSTMOp(_RecurrentOp):
     """Long short-term memory. Output: (2, N, T, U), the h sequence then the c sequence.
 
     Gate columns in Keras's order (i, f, g, o); i, f, o use sigmoid, g tanh.
@@ -91,34 +139,22 @@ class LSTMOp(Function):
       stacked [U; W; b], and after the loop the same rows give dU, dW and db in
       one product. The output is a strided view of the buffer's h and c columns.
     - While a graph is recorded, each forward step saves the factors its
-      backward step needs, computed while the step's arrays are in cache; the
-      backward loop is then four array operations and one product per step.
+      backward step needs (see _RecurrentOp); the backward loop is then four
+      array operations and one product per step.
     """
-
-    record = True  # whether forward saves the backward's factors
-
-    def __init__(self, mask=None):
-        self.mask = mask
-
-    def __call__(self, *inputs):
-        self.record = _tensor.is_grad_enabled() and any(t.requires_grad for t in inputs)
-        return super().__call__(*inputs)
 
     def forward(self, x, w, u, b, h0, c0):
         xp = get_array_module(x)
         n, steps, d = x.shape
         units = u.shape[0]
         width = units + d + 1  # the product's columns: h, x, 1
-        self.w, self.u, self.width = w, u, width
+        self.w, self.u = w, u
         scale = xp.full(4 * units, 0.5, dtype=x.dtype)
         scale[2 * units:3 * units] = 1
         shift = xp.where(scale < 1, 0.5, 0).astype(x.dtype)
         stacked = xp.concatenate([u, w, b[None]]) * scale
-        rows = self.rows = empty((steps + 1, n, width + units), x.dtype, xp)
-        rows[0, :, :units], rows[0, :, width:] = h0, c0
-        rows[:steps, :, units:units + d] = x.transpose(1, 0, 2)
-        rows[steps, :, units:units + d] = 0
-        rows[:, :, units + d] = 1
+        rows = self._rows(x, h0, tail=units)  # [h_{t-1}, x_t, 1, c_{t-1}]
+        rows[0, :, width:] = c0
         z, ig, tc = xp.empty((n, 4 * units), x.dtype), xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
         i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
         if self.record:
@@ -181,61 +217,100 @@ class LSTMOp(Function):
             if m is not None:
                 dh_next += dh_carry
                 dc_next += dc_carry
-        flat_dz = dz_all.reshape(-1, 4 * units)
-        grads = self.rows[:steps, :, :self.width].reshape(-1, self.width).T @ flat_dz  # [h_prev, x, 1]^T dz
-        du, dw, db = grads[:units], grads[units:-1], grads[-1]
-        dx = (flat_dz @ self.w.T).reshape(steps, n, -1).transpose(1, 0, 2) if self.needs_grad(0) else None
-        return dx, dw, du, db, dh_next, dc_next
+        return _weight_grads(self, dz_all.reshape(steps, n, 4 * units), units) + (dh_next, dc_next)
 
 
-class GRUOp(Function):
+class GRUOp(_RecurrentOp):
     """Gated recurrent unit (reset gate after the matrix product, as Keras's default and
-    PyTorch's). b has shape (2, 3U): input bias, recurrent bias. Output: h sequence (N, T, U)."""
+    PyTorch's). b has shape (2, 3U): input bias, recurrent bias. Output: h sequence (N, T, U).
 
-    def __init__(self, mask=None):
-        self.mask = mask
+        z = sigmoid(x Wz + h Uz + b0z + b1z)      r = sigmoid(x Wr + h Ur + b0r + b1r)
+        n = tanh(x Wn + b0n + r * (h Un + b1n))   h' = n + z (h - n)
+
+    NOTE: as in LSTMOp, a buffer of rows [h_{t-1}, x_t, 1] makes each step one product, here
+    with the stacked matrix whose four column blocks give z, r (pre-activations), h Un + b1n
+    and x Wn + b0n; z and r use sigmoid(p) = (1 + tanh(p / 2)) / 2 with halved columns. The
+    state is the only recurrence, so the forward saves per step the factors F (N, 4, U) with
+    dL/d(block) = dL/dh' * F, and z for the direct path dh' z: backward is three array ops and
+    one product per step.
+    """
 
     def forward(self, x, w, u, b, h0):
         xp = get_array_module(x)
-        n, steps, _ = x.shape
+        n, steps, d = x.shape
         units = u.shape[0]
-        self.x, self.w, self.u, self.h0 = x, w, u, h0
-        xw = x @ w + b[0]
-        hs = xp.empty((n, steps, units), dtype=x.dtype)
-        self.cache = xp.empty((steps, 4, n, units), dtype=x.dtype)  # z, r, n, recurrent h-part
-        h = h0
+        width = units + d + 1
+        zero_h, zero_x = xp.zeros((units, units), x.dtype), xp.zeros((d, units), x.dtype)
+        self.stacked = xp.concatenate([  # column blocks: z, r, h Un + b1n, x Wn + b0n
+            xp.concatenate([u, zero_h], axis=1),
+            xp.concatenate([w[:, :2 * units], zero_x, w[:, 2 * units:]], axis=1),
+            xp.concatenate([b[0, :2 * units] + b[1, :2 * units], b[1, 2 * units:], b[0, 2 * units:]])[None]])
+        scale = xp.ones(4 * units, dtype=x.dtype)
+        scale[:2 * units] = 0.5
+        halved = self.stacked * scale
+        rows = self._rows(x, h0)
+        p, cand, diff = xp.empty((n, 4 * units), x.dtype), xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
+        z, r, hn, xn = (p[:, k * units:(k + 1) * units] for k in range(4))
+        if self.record:
+            self.factors = empty((steps, n, 4, units), x.dtype, xp)
+            self.zs = empty((steps, n, units), x.dtype, xp)
         for t in range(steps):
-            hu = h @ u + b[1]
-            z = stable_sigmoid(xw[:, t, :units] + hu[:, :units])
-            r = stable_sigmoid(xw[:, t, units:2 * units] + hu[:, units:2 * units])
-            cand = xp.tanh(xw[:, t, 2 * units:] + r * hu[:, 2 * units:])
-            self.cache[t] = z, r, cand, hu[:, 2 * units:]
-            h = _carry(_mask_at(self.mask, t, x.dtype), z * h + (1 - z) * cand, h)
-            hs[:, t] = h
-        self.hs = hs
-        return hs
+            h_prev, h_out = rows[t, :, :units], rows[t + 1, :, :units]
+            xp.matmul(rows[t], halved, out=p)
+            zr = p[:, :2 * units]
+            xp.tanh(zr, out=zr)
+            zr *= 0.5
+            zr += 0.5
+            xp.multiply(r, hn, out=cand)
+            cand += xn
+            xp.tanh(cand, out=cand)
+            xp.subtract(h_prev, cand, out=diff)
+            if self.record:
+                fz, fr, fhn, fn = (self.factors[t, :, k] for k in range(4))
+                xp.subtract(1, z, out=fn)  # (1 - z), completed below
+                xp.multiply(z, fn, out=fz)
+                fz *= diff  # dL/dz_pre = dh' (h - n) z (1 - z)
+                k = xp.multiply(cand, cand, out=fhn)
+                xp.subtract(1, k, out=k)
+                fn *= k  # dL/d(x Wn) = dh' (1 - z)(1 - n^2)
+                xp.subtract(1, r, out=fr)
+                fr *= r
+                fr *= hn
+                fr *= fn  # dL/dr_pre = dh' (1 - z)(1 - n^2) (h Un + b1n) r (1 - r)
+                xp.multiply(fn, r, out=fhn)  # dL/d(h Un + b1n) = dh' (1 - z)(1 - n^2) r
+                self.zs[t] = z
+            xp.multiply(diff, z, out=h_out)
+            h_out += cand
+            m = _mask_at(self.mask, t, x.dtype)
+            if m is not None:  # a masked step carries the previous state
+                h_out[...] = _carry(m, h_out, h_prev)
+        return self._h_sequence(units)
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        steps, units = gy.shape[1], self.u.shape[0]
-        dxw = xp.empty((gy.shape[0], steps, 3 * units), dtype=gy.dtype)
-        dhu = xp.empty_like(dxw)
-        du = xp.zeros_like(self.u)
-        dh_next = xp.zeros_like(self.h0)
+        n, steps, units = gy.shape
+        width = self.rows.shape[-1]
+        d = width - units - 1
+        dp_all = empty((steps, n, 4, units), gy.dtype, xp)
+        gy = gy.transpose(1, 0, 2)  # time-major
+        h_rows_t = xp.ascontiguousarray(self.stacked[:units].T)
+        dh_next, direct = xp.zeros((n, units), gy.dtype), xp.empty((n, units), gy.dtype)
         for t in reversed(range(steps)):
-            dh = gy[:, t] + dh_next
+            dh = gy[t] + dh_next
             m = _mask_at(self.mask, t, gy.dtype)
             dh, carry = _split(dh, m)
-            z, r, cand, hu_h = self.cache[t]
-            h_prev = self.hs[:, t - 1] if t else self.h0
-            dcand = dh * (1 - z) * (1 - cand * cand)
-            dzp = dh * (h_prev - cand) * z * (1 - z)
-            drp = dcand * hu_h * r * (1 - r)
-            dxw[:, t, :units], dxw[:, t, units:2 * units], dxw[:, t, 2 * units:] = dzp, drp, dcand
-            dhu_t = dhu[:, t]
-            dhu_t[:, :units], dhu_t[:, units:2 * units], dhu_t[:, 2 * units:] = dzp, drp, dcand * r
-            du += h_prev.T @ dhu_t
-            dh_next = dh * z + dhu_t @ self.u.T + carry
-        dx, dw, _, db_x, dh0 = _input_grads(self, dxw, du, dh_next)
-        db = xp.stack([db_x, dhu.sum(axis=(0, 1))])
-        return dx, dw, du, db, dh0
+            dp = xp.multiply(self.factors[t], dh[:, None], out=dp_all[t])
+            dh_next = dp.reshape(n, -1) @ h_rows_t
+            dh_next += xp.multiply(dh, self.zs[t], out=direct)
+            if m is not None:
+                dh_next += carry
+        flat = dp_all.reshape(-1, 4 * units)
+        g = self.rows[:steps].reshape(-1, width).T @ flat  # [h_prev, x, 1]^T dP
+        gz_r, ghn, gxn = g[:, :2 * units], g[:, 2 * units:3 * units], g[:, 3 * units:]
+        du = xp.concatenate([gz_r[:units], ghn[:units]], axis=1)
+        dw = xp.concatenate([gz_r[units:units + d], gxn[units:units + d]], axis=1)
+        db = xp.stack([xp.concatenate([gz_r[-1], gxn[-1]]), xp.concatenate([gz_r[-1], ghn[-1]])])
+        dx = None
+        if self.needs_grad(0):
+            dx = (flat @ self.stacked[units:units + d].T).reshape(steps, n, d).transpose(1, 0, 2)
+        return dx, dw, du, db, dh_next

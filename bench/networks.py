@@ -52,11 +52,11 @@ def cnn_torch(batch, size):
     return step
 
 
-def lstm_glassnet(batch, steps, units, features=32):
+def lstm_glassnet(batch, steps, units, features=32, cell="LSTM"):
     import glassnet as gn  # noqa: PLC0415
     from glassnet import nn  # noqa: PLC0415
 
-    model = gn.Sequential([nn.LSTM(units), nn.Dense(10, activation="softmax")], seed=0)
+    model = gn.Sequential([getattr(nn, cell)(units), nn.Dense(10, activation="softmax")], seed=0)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, features)).astype(np.float32)
@@ -64,10 +64,10 @@ def lstm_glassnet(batch, steps, units, features=32):
     return lambda: model.train_on_batch(x, y)
 
 
-def lstm_torch(batch, steps, units, features=32):
+def lstm_torch(batch, steps, units, features=32, cell="LSTM"):
     import torch  # noqa: PLC0415
 
-    lstm, head = torch.nn.LSTM(features, units, batch_first=True), torch.nn.Linear(units, 10)
+    lstm, head = getattr(torch.nn, cell)(features, units, batch_first=True), torch.nn.Linear(units, 10)
     opt = torch.optim.Adam([*lstm.parameters(), *head.parameters()], lr=1e-3)
     x = torch.randn(batch, steps, features)
     y = torch.randint(0, 10, (batch,))
@@ -139,6 +139,8 @@ def workloads(quick):
                 "gan step b32": (lambda: gan_glassnet(32), lambda: gan_torch(32))}
     return {"cnn 28x28x1 conv32-conv64 b64": (lambda: cnn_glassnet(64, 28), lambda: cnn_torch(64, 28)),
             "lstm 128u 50 steps b64": (lambda: lstm_glassnet(64, 50, 128), lambda: lstm_torch(64, 50, 128)),
+            "gru 128u 50 steps b64": (lambda: lstm_glassnet(64, 50, 128, cell="GRU"),
+                                      lambda: lstm_torch(64, 50, 128, cell="GRU")),
             "gan step (2-128-128) b256": (lambda: gan_glassnet(256), lambda: gan_torch(256))}
 
 

@@ -224,3 +224,17 @@ def test_relu_simple_rnn_gradchecks_and_matches_torch(masked):
     ty.backward(torch.tensor(v))
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-8, atol=1e-11)
     np.testing.assert_allclose(layer.recurrent_kernel.grad, mod.weight_hh_l0.grad.numpy().T, rtol=1e-8, atol=1e-11)
+
+
+@pytest.mark.parametrize("cls", [nn.SimpleRNN, nn.LSTM, nn.GRU])
+def test_predict_returns_arrays_the_caller_owns(cls):
+    """The ops' outputs are read-only views of their buffers; predict hands out writable arrays."""
+    model = gn.Sequential([cls(4, return_sequences=True)], seed=0)
+    x = np.random.default_rng(0).standard_normal((3, 5, 2)).astype(np.float32)
+    first = model.predict(x)
+    assert first.flags.writeable
+    expected = first.copy()
+    first[...] = 0
+    np.testing.assert_array_equal(model.predict(x), expected)
+    with pytest.raises(ValueError, match="read-only"):
+        model(x).numpy()[0, 0, 0] = 1.0

@@ -297,7 +297,8 @@ class Model(Layer):
         if not self.built:
             self._ensure_built(Tensor(x[:1]))
         if len(x) <= batch_size:
-            return self.infer(x)
+            y = self.infer(x)
+            return y if y.flags.writeable else y.copy()  # (a recurrent layer's output is a read-only view)
         return np.concatenate([self.infer(x[s:s + batch_size]) for s in range(0, len(x), batch_size)])
 
     # -- weights ------------------------------------------------------------------------

@@ -86,7 +86,11 @@ class Masking(Layer):
 
 
 class _RNN(Layer):
-    """Shared by SimpleRNN, LSTM and GRU."""
+    """Shared by SimpleRNN, LSTM and GRU.
+
+    The outputs' arrays are read-only views of the op's own buffers (no copy per call; the
+    backward pass reads the same memory). ``Model.predict`` returns writable copies.
+    """
 
     gates = 1
     supports_masking = True

@@ -52,3 +52,13 @@ def test_lstm_outputs_survive_later_calls():
     np.testing.assert_array_equal(kept.numpy(), first)
     with pytest.raises(ValueError):
         kept.numpy()[0, 0, 0] = 1  # the output is a read-only view of the op's buffer
+
+
+def test_clear_forgets_the_shared_buffers():
+    from glassnet.ops import workspace
+
+    held = workspace.empty((1 << 19,), np.float32)  # 2 MiB: pooled
+    assert any(np.shares_memory(held, b) for b in _arena.buffers)
+    workspace.clear()
+    assert _arena.pooled_bytes() == 0
+    held[...] = 1  # still valid memory: the view keeps its buffer alive

@@ -9,6 +9,8 @@ A buffer is free again once nothing refers to it: every view NumPy makes of a
 buffer keeps a reference to it, so a buffer whose reference count shows only
 the arena's own is not in use by any array (CPython reference counting; the
 same idea as PyTorch's caching allocator, with NumPy's views as the owners).
+At most 256 MiB are kept; beyond that, arrays are allocated as usual. ``clear()``
+hands the kept buffers back (those in use live on through their views).
 """
 import sys
 import threading
@@ -16,7 +18,7 @@ import threading
 import numpy as np
 
 _MIN_BYTES = 1 << 20  # smaller arrays come from malloc's own free lists quickly enough
-_BUDGET_BYTES = 512 << 20
+_BUDGET_BYTES = 256 << 20
 
 
 class Arena:
@@ -66,3 +68,8 @@ _arena = Arena()
 def empty(shape, dtype, xp=np):
     """Scratch array from the shared arena (see :class:`Arena`); other array modules allocate as usual."""
     return _arena.empty(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
+
+
+def clear():
+    """Forget the shared arena's buffers, so that memory no longer in use returns to the system."""
+    _arena.clear()

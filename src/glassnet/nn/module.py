@@ -71,17 +71,18 @@ class Module:
 
     def named_parameters(self, prefix=""):
         seen = set()
-        for name, p in self._named_parameters(prefix):
+        for name, p in self._named_members(Parameter, prefix):
             if id(p) not in seen:
                 seen.add(id(p))
                 yield name, p
 
-    def _named_parameters(self, prefix):
+    def _named_members(self, kind, prefix):
+        """(dotted name, value) of every attribute of type ``kind``, here and below."""
         for name, value in vars(self).items():
-            if isinstance(value, Parameter):
+            if isinstance(value, kind):
                 yield prefix + name, value
         for name, child in self.named_children():
-            yield from child._named_parameters(f"{prefix}{name}.")
+            yield from child._named_members(kind, f"{prefix}{name}.")
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
@@ -111,11 +112,7 @@ class Module:
 
     # -- state -------------------------------------------------------------------
     def named_buffers(self, prefix=""):
-        for name, value in vars(self).items():
-            if isinstance(value, Buffer):
-                yield prefix + name, value
-        for name, child in self.named_children():
-            yield from child.named_buffers(f"{prefix}{name}.")
+        return self._named_members(Buffer, prefix)
 
     def _named_state(self):
         return [*self.named_parameters(), *self.named_buffers()]

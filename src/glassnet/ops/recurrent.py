@@ -149,9 +149,9 @@ class LSTMOp(_RecurrentOp):
         units = u.shape[0]
         width = units + d + 1  # the product's columns: h, x, 1
         self.w, self.u = w, u
-        scale = xp.full(4 * units, 0.5, dtype=x.dtype)
-        scale[2 * units:3 * units] = 1
-        shift = xp.where(scale < 1, 0.5, 0).astype(x.dtype)
+        sigmoid_gate = xp.ones(4 * units, dtype=x.dtype)  # 1 on i, f, o; 0 on g
+        sigmoid_gate[2 * units:3 * units] = 0
+        scale, shift = 1 - 0.5 * sigmoid_gate, 0.5 * sigmoid_gate
         stacked = xp.concatenate([u, w, b[None]]) * scale
         rows = self._rows(x, h0, tail=units)  # [h_{t-1}, x_t, 1, c_{t-1}]
         rows[0, :, width:] = c0
@@ -161,8 +161,7 @@ class LSTMOp(_RecurrentOp):
             # dL/dz = factors * (dc_t, dc_t, dc_t, dh_t); dL/dc_t = dh_t * o(1 - tanh(c)^2) + ...;
             # dL/dc_{t-1} = dL/dc_t * f. Activation derivatives from the gate value a: a(1 - a) for
             # the sigmoid gates, 1 - a^2 for g; both are bias + a (slope - a).
-            slope = 1 - (scale == 1).astype(x.dtype)
-            bias = 1 - slope
+            slope, bias = sigmoid_gate, 1 - sigmoid_gate
             self.factors = empty((steps, n, 4 * units), x.dtype, xp)
             self.dc_factors = empty((steps, 2, n, units), x.dtype, xp)  # o(1 - tanh(c)^2), f
         for t in range(steps):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .optimizer import OPTIMIZERS, Optimizer, check_hyper
+from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
 def _moments(state, w, g, beta_1, beta_2, tmp):
@@ -39,6 +39,8 @@ class Adam(Optimizer):
         weight_decay: L2 gradient added to g (coupled, as PyTorch's Adam). Defaults to ``0.0``.
     """
 
+    decoupled = False  # AdamW: weight decay shrinks w instead
+
     def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=0.0, **kwargs):
         super().__init__(params, learning_rate, **kwargs)
@@ -50,8 +52,8 @@ class Adam(Optimizer):
 
     def update(self, w, g, state, lr):
         h, t = self.hyper, state["step"]
-        if h["weight_decay"] and type(self) is Adam:
-            g = g + h["weight_decay"] * w
+        if not self.decoupled:
+            g = coupled_decay(w, g, h["weight_decay"])
         tmp = self.scratch(w)
         m, v = _moments(state, w, g, h["beta_1"], h["beta_2"], tmp)
         if h["amsgrad"]:
@@ -78,6 +80,8 @@ class AdamW(Adam):
 
     def __init__(self, params=None, learning_rate=0.001, weight_decay=0.01, **kwargs):
         super().__init__(params, learning_rate, weight_decay=weight_decay, **kwargs)
+
+    decoupled = True  # weight decay shrinks w; it is not added to g
 
     def update(self, w, g, state, lr):
         w *= 1 - lr * self.hyper["weight_decay"]

@@ -1,11 +1,7 @@
 """Per-coordinate adaptive optimizers: AdaGrad, RMSProp and Adadelta (PyTorch's formulas)."""
 import numpy as np
 
-from .optimizer import OPTIMIZERS, Optimizer, check_hyper
-
-
-def _decay(w, g, weight_decay):
-    return g + weight_decay * w if weight_decay else g
+from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
 @OPTIMIZERS.register("adagrad")
@@ -29,7 +25,7 @@ class Adagrad(Optimizer):
 
     def update(self, w, g, state, lr):
         h = self.hyper
-        g = _decay(w, g, h["weight_decay"])
+        g = coupled_decay(w, g, h["weight_decay"])
         s = state.setdefault("sum", np.full_like(w, h["initial_accumulator_value"]))
         s += g * g
         w -= lr * g / (np.sqrt(s) + h["epsilon"])
@@ -63,7 +59,7 @@ class RMSprop(Optimizer):
     def update(self, w, g, state, lr):
         h = self.hyper
         rho = h["rho"]
-        g = _decay(w, g, h["weight_decay"])
+        g = coupled_decay(w, g, h["weight_decay"])
         v = state.setdefault("square_avg", np.zeros_like(w))
         v *= rho
         v += (1 - rho) * (g * g)
@@ -103,7 +99,7 @@ class Adadelta(Optimizer):
     def update(self, w, g, state, lr):
         h = self.hyper
         rho, eps = h["rho"], h["epsilon"]
-        g = _decay(w, g, h["weight_decay"])
+        g = coupled_decay(w, g, h["weight_decay"])
         v = state.setdefault("square_avg", np.zeros_like(w))
         acc = state.setdefault("acc_delta", np.zeros_like(w))
         v *= rho

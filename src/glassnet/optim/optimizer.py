@@ -20,6 +20,11 @@ def check_hyper(name, value, low=0.0, high=None, low_inclusive=True):
     return float(value)
 
 
+def coupled_decay(w, g, weight_decay):
+    """g + weight_decay * w: an L2 penalty's gradient added to g (PyTorch's ``weight_decay``)."""
+    return g + weight_decay * w if weight_decay else g
+
+
 class Optimizer:
     """Base class.
 

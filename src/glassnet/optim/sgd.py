@@ -1,7 +1,7 @@
 """Gradient descent (seed 000: w <- w - eta * dL/dw), with momentum and Nesterov."""
 import numpy as np
 
-from .optimizer import OPTIMIZERS, Optimizer, check_hyper
+from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
 @OPTIMIZERS.register("sgd", "gradient_descent")
@@ -40,8 +40,7 @@ class SGD(Optimizer):
 
     def update(self, w, g, state, lr):
         h = self.hyper
-        if h["weight_decay"]:
-            g = g + h["weight_decay"] * w
+        g = coupled_decay(w, g, h["weight_decay"])
         if h["momentum"]:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = np.array(g, copy=True)

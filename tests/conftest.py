@@ -29,3 +29,80 @@ def example():
         return module
 
     return load
+
+
+# -- edge-case tallies (issue 13): every hostile input is classified, and the counts are printed
+OUTCOMES = ("ok", "clear error", "obscure error", "silent", "crash", "hang")
+BAD_OUTCOMES = ("obscure error", "silent", "crash", "hang")
+_TALLIES = {}  # area -> {outcome: count}
+
+
+class EdgeCases:
+    """Run bad inputs of one area and classify what each did.
+
+    ``check(label, call, errors, words)``: a clear error raises one of ``errors`` with every
+    string of ``words`` in its message; another exception is obscure; ``MemoryError``,
+    ``RecursionError`` and exits are crashes; no exception at all is silent; a call still
+    running after ``timeout`` seconds hangs. ``record(label, outcome)`` records a case
+    classified by the test itself (a correct concurrent run is "ok").
+    """
+
+    def __init__(self, area):
+        self.area, self.cases, self.details = area, [], []
+
+    def record(self, label, outcome):
+        assert outcome in OUTCOMES, outcome
+        self.cases.append((label, outcome))
+        counts = _TALLIES.setdefault(self.area, dict.fromkeys(OUTCOMES, 0))
+        counts[outcome] += 1
+        return outcome
+
+    def check(self, label, call, errors=ValueError, words=(), timeout=20.0):
+        import threading
+
+        result = {}
+
+        def run():
+            try:
+                call()
+            except BaseException as err:  # noqa: BLE001 - classifying every outcome is the point
+                result["error"] = err
+            result["done"] = True
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if "done" not in result:
+            return self.record(label, "hang")
+        err = result.get("error")
+        if err is None:
+            return self.record(label, "silent")
+        if isinstance(err, (MemoryError, RecursionError, SystemExit, KeyboardInterrupt)):
+            return self.record(label, "crash")
+        message = str(err)
+        if isinstance(err, errors) and all(w.lower() in message.lower() for w in words):
+            return self.record(label, "clear error")
+        self.details.append(f"{label}: {type(err).__name__}: {message}")
+        return self.record(label, "obscure error")
+
+    def assert_clean(self):
+        bad = [f"{label} -> {outcome}" for label, outcome in self.cases if outcome in BAD_OUTCOMES]
+        assert not bad, f"{len(bad)} of {len(self.cases)} {self.area} cases failed:\n" + "\n".join(
+            bad + self.details)
+
+
+@pytest.fixture
+def edge_cases():
+    """``edge_cases("model files")``: an :class:`EdgeCases` for that area."""
+    return EdgeCases
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _TALLIES:
+        return
+    terminalreporter.section("edge cases (issue 13): tried / clear error / obscure error / silent / crash / hang")
+    for area, counts in sorted(_TALLIES.items()):
+        tried = sum(counts.values())
+        terminalreporter.write_line(
+            f"{area}: tried {tried}, ok {counts['ok']}, "
+            + ", ".join(f"{outcome} {counts[outcome]}" for outcome in OUTCOMES[1:]))

@@ -7,7 +7,7 @@ from .explain import explain
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
 from .random import set_seed
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
 
@@ -19,7 +19,7 @@ def load_model(path):
     return _load(path)
 
 __all__ = [
-    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "set_seed",
+    "Tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
     "callbacks", "datasets", "pictures", "plot", "Model", "Sequential", "load_model", "explain",
     "__version__",

@@ -13,7 +13,7 @@ from .callbacks import CallbackList, History, ProgressBar
 from .data_checks import as_features, as_sample_weight, as_targets, class_labels, positive_int
 from .nn import losses as losses_lib
 from .nn.layers import Layer
-from .nn.module import sum_penalties
+from .nn.module import evaluating, sum_penalties
 from .ops.function import new_tensor
 from .random import make_rng
 from .tensor import Tensor, no_grad
@@ -229,11 +229,9 @@ class Model(Layer):
     def _check_fits(self, x, y):
         """Run the first samples through the network and the loss: shape and label
         errors surface now, named, instead of deep inside training."""
-        was_training = self.training
-        self.eval()  # NOTE: in training mode dropout would draw random numbers and break exact resumption
-        with no_grad():
+        # NOTE: in training mode dropout would draw random numbers and break exact resumption
+        with evaluating(), no_grad():
             out = self._forward_for_loss(Tensor(x[:2]))
-        self.train(was_training)
         if isinstance(self.loss, losses_lib.Loss):
             # The whole target, checked and converted once: the batches reuse it.
             return self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
@@ -265,13 +263,11 @@ class Model(Layer):
         sample_weight = as_sample_weight(sample_weight, len(x))
         batch_size = positive_int("batch_size", batch_size)
         self._ensure_built(Tensor(x[:1]))
-        was_training = self.training
-        self.eval()
         fresh = [copy.copy(m) for m in self.metrics]  # the training metrics keep their state
         for f in fresh:
             f.reset_state()
         total = 0.0
-        with no_grad():
+        with evaluating(), no_grad():  # this thread only: a fit in another keeps its dropout
             for start in range(0, len(x), batch_size):
                 xb, yb = Tensor(x[start:start + batch_size]), y[start:start + batch_size]
                 wb = None if sample_weight is None else sample_weight[start:start + batch_size]
@@ -280,7 +276,6 @@ class Model(Layer):
                 probabilities = self._probabilities(out)
                 for m in fresh:
                     m.update_state(yb, probabilities, wb)
-        self.train(was_training)
         penalty = self._penalty()
         result = {"loss": total / len(x) + (float(penalty.data) if penalty is not None else 0.0),
                   **{m.name: m.result() for m in fresh}}

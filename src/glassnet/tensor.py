@@ -6,19 +6,50 @@ graph. ``backward()`` walks it from the output back to the leaves in reverse
 topological order (ops are numbered as they are recorded), applying the chain
 rule once per node.
 """
-import contextlib
+import functools
+import threading
 from heapq import heappop, heappush
 
 import numpy as np
 
 from .backend import DEFAULT_DTYPE, get_array_module
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Whether ops record the graph, one switch per thread (as in PyTorch): ``predict``
+    under ``no_grad`` in one thread never stops ``fit`` recording in another."""
+
+    enabled = True  # NOTE: a class attribute, so every new thread starts with recording on
 
 
-@contextlib.contextmanager
-def no_grad():
-    """Context manager that stops graph recording (inference, updates).
+_grad_mode = _GradMode()
+
+
+class _GradSwitch:
+    """Recording on or off (``mode``) inside a ``with`` block or a decorated function."""
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def __enter__(self):
+        self.previous, _grad_mode.enabled = _grad_mode.enabled, self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _grad_mode.enabled = self.previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def with_mode(*args, **kwargs):
+            with _GradSwitch(self.mode):
+                return fn(*args, **kwargs)
+
+        return with_mode
+
+
+class no_grad(_GradSwitch):
+    """Stop graph recording in the calling thread (inference, updates); a context manager
+    or a decorator.
 
     >>> x = Tensor([1.0, 2.0], requires_grad=True)
     >>> with no_grad():
@@ -26,28 +57,45 @@ def no_grad():
     >>> y.requires_grad
     False
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+
+    def __init__(self):
+        super().__init__(False)
 
 
-@contextlib.contextmanager
-def enable_grad():
-    """Context manager that turns graph recording back on inside ``no_grad``."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, True
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class enable_grad(_GradSwitch):
+    """Turn graph recording back on inside ``no_grad``, in the calling thread."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class set_grad_enabled(_GradSwitch):
+    """Turn graph recording on or off in the calling thread: at once when called, and back
+    to the previous mode at the end of a ``with`` block.
+
+    Raises:
+        TypeError: ``mode`` is not a bool.
+
+    >>> with set_grad_enabled(False):
+    ...     is_grad_enabled()
+    False
+    >>> is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode):
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"set_grad_enabled expects a bool; received: mode={mode!r}")
+        super().__init__(bool(mode))
+        self.previous, _grad_mode.enabled = _grad_mode.enabled, self.mode
+
+    def __enter__(self):
+        return self  # NOTE: the mode is already set; __exit__ restores the one before the call
 
 
 def is_grad_enabled():
-    """Whether ops record the graph right now."""
-    return _grad_enabled
+    """Whether ops record the graph right now, in the calling thread."""
+    return _grad_mode.enabled
 
 
 def _as_array(data, dtype=None):

@@ -12,7 +12,7 @@ from ..random import make_rng
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
 from . import activations, initializers, regularizers
-from .module import Module, Parameter
+from .module import Module, Parameter, evaluating
 
 LAYERS = Registry("layer")
 
@@ -47,13 +47,8 @@ class Layer(Module):
     def infer(self, x):
         """Inference on a plain array: evaluation mode, no graph. Layers override this
         with straight array code where it matters (``Model.predict`` calls it)."""
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                return self(Tensor(x)).data
-        finally:
-            self.train(was_training)
+        with evaluating(), no_grad():
+            return self(Tensor(x)).data
 
     def get_config(self):
         """The constructor arguments that rebuild this layer (JSON-serialisable)."""

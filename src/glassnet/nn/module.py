@@ -1,4 +1,5 @@
 """Module and Parameter: the containers every layer and model is built from."""
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -25,6 +26,30 @@ class Buffer(Tensor):
         super().__init__(data, requires_grad=False, name=name)
 
 
+class _Evaluating(threading.local):
+    on = False  # NOTE: a class attribute, so every new thread starts without the override
+
+
+_evaluating = _Evaluating()
+
+
+class evaluating:
+    """Evaluation behaviour for every module, in the calling thread only (a context manager).
+
+    Inside the block ``module.training`` reads ``False`` (dropout passes values through,
+    batch normalization uses its moving statistics) without changing any module's own
+    flag: ``predict`` or ``evaluate`` in one thread never switches off the dropout of a
+    ``fit`` running in another.
+    """
+
+    def __enter__(self):
+        self.previous, _evaluating.on = _evaluating.on, True
+        return self
+
+    def __exit__(self, *exc):
+        _evaluating.on = self.previous
+
+
 class Module:
     """Base class of layers and models.
 
@@ -44,6 +69,16 @@ class Module:
 
     def __init__(self):
         self.training = True
+
+    @property
+    def training(self):
+        """Training behaviour (dropout, batch statistics): set by ``train()``/``eval()``,
+        read as ``False`` inside :class:`evaluating` in this thread."""
+        return self._training and not _evaluating.on
+
+    @training.setter
+    def training(self, mode):
+        self._training = bool(mode)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)

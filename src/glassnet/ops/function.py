@@ -34,7 +34,7 @@ class Function:
     def __call__(self, *inputs):
         y = self.forward(*[x.data for x in inputs])
         out = new_tensor(y)
-        if _tensor._grad_enabled:
+        if _tensor._grad_mode.enabled:
             for x in inputs:
                 if x.requires_grad:
                     out.requires_grad = True

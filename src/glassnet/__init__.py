@@ -3,7 +3,7 @@ from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operat
 from . import callbacks, datasets, functional, metrics, nn, optim, pictures, plot, random
 from .model import Model
 from .sequential import Sequential
-from .explain import explain
+from .explanation import explain
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
 from .random import set_seed

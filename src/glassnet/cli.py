@@ -180,18 +180,31 @@ def cmd_predict(args):
 
 
 def cmd_explain(args):
-    from .explain import explain, seed_example  # noqa: PLC0415
+    from .explanation import example, explain  # noqa: PLC0415
 
+    options = {}
+    if args.neuron:
+        options["neurons"] = _neurons(args.neuron)
+    if args.position is not None:
+        options["position"] = _ints(args.position, "--position")
+    if args.step is not None:
+        options["step"] = args.step
     if args.model:
         model = _load(args.model)
         if args.x is None or args.y is None:
             raise ValueError("--model needs --x (the sample's features, comma-separated) and --y (its label)")
         x, y = _floats(args.x, "--x"), _floats(args.y, "--y")
-    else:
+        result = explain(model, x, y, learning_rate=args.lr, **options)
+    elif args.example == "seed" and (args.x or args.y or options):
+        from .explanation import seed_example  # noqa: PLC0415
+
         model, x, y = seed_example()
         x = _floats(args.x, "--x") if args.x else x
         y = _floats(args.y, "--y") if args.y else y
-    text = explain(model, x, y, learning_rate=args.lr).render(args.format, args.lang)
+        result = explain(model, x, y, learning_rate=args.lr, **options)
+    else:
+        result = example(args.example, learning_rate=args.lr)
+    text = result.render(args.format, args.lang)
     if args.out:
         from .saving import atomic_write  # noqa: PLC0415
 
@@ -200,6 +213,24 @@ def cmd_explain(args):
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _neurons(items):
+    chosen = {}
+    for item in items:
+        layer, _, index = item.partition(":")
+        try:
+            chosen.setdefault(int(layer), []).append(int(index))
+        except ValueError:
+            raise ValueError(f"--neuron expects LAYER:INDEX like 2:0; received {item!r}") from None
+    return chosen
+
+
+def _ints(text, flag):
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{flag} must be comma-separated integers; received {text!r}") from None
 
 
 def _floats(text, flag):
@@ -269,16 +300,25 @@ def build_parser():
     p.add_argument("--out", help="where to write the predictions (default: <csv>.predictions.csv)")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("explain", help="print one training step with every number (seed 000, section 3.4)",
-                       description="Forward pass, loss, backward pass and one gradient-descent step, neuron by "
-                                   "neuron. Without --model: seed 000 section 3.4's 2-2-1 network.")
-    p.add_argument("--example", choices=("seed",), default="seed", help="the built-in example (default: seed)")
-    p.add_argument("--model", help="explain a saved model instead (stacks of Dense layers)")
+    p = sub.add_parser("explain", help="print one training step or one computation graph with every number",
+                       description="Forward pass, loss, backward pass and one gradient-descent step with every "
+                                   "number. Without --model: a built-in example (--example).")
+    p.add_argument("--example", choices=("seed", "graph", "logistic"), default="seed",
+                   help="seed: seed 000 section 3.4's 2-2-1 network (default); graph: seed 003's computation "
+                        "graph J = 3*(a + b*c); logistic: seed 003's logistic regression neuron")
+    p.add_argument("--model", help="explain a saved model instead (any of glassnet's layers)")
     p.add_argument("--x", help="the sample's features, comma-separated")
     p.add_argument("--y", help="the sample's target (a class label or comma-separated values)")
     p.add_argument("--lr", type=float, default=0.1, help="eta of the update shown (default: 0.1)")
-    p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
-    p.add_argument("--lang", choices=("en", "zh"), default="en", help="labels in English or Chinese")
+    p.add_argument("--neuron", action="append", metavar="LAYER:INDEX",
+                   help="show this neuron of a Dense layer (layers from 1, neurons from 0); repeatable")
+    p.add_argument("--position", metavar="I,J,...",
+                   help="the output position shown in convolution, pooling, normalization and embedding layers "
+                        "(without the batch axis; default: the middle)")
+    p.add_argument("--step", type=int, help="the time step shown in recurrent layers (default: the last)")
+    p.add_argument("--format", choices=("text", "markdown", "html"), default="text",
+                   help="text, Markdown, or a standalone HTML page with MathML (default: text)")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="labels in English or Chinese (default: en)")
     p.add_argument("--out", help="write to this file instead of printing")
     p.set_defaults(func=cmd_explain)
 

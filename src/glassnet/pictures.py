@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 
+from .explanation.diagram import graph_diagram  # noqa: F401 - a picture of a computation graph
 from .plot import _pyplot, _save
 
 

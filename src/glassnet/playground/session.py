@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import datasets
-from ..explain import explain
+from ..explanation import explain
 from ..nn import L1, L2, Dense
 from ..optim import OPTIMIZERS
 from ..sequential import Sequential

@@ -1,0 +1,210 @@
+"""An explanation's lines and how they print: text, Markdown, and an HTML page with MathML."""
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .i18n import check_lang, phrase, words
+
+# NOTE: without a CJK family named, Chromium on a bare Linux draws Chinese headings as boxes.
+CJK_FONTS = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", ' \
+            '"Microsoft YaHei", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei"'
+_CSS = ("body{{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,{cjk},sans-serif;max-width:60em;"
+        "margin:2em auto;padding:0 1em;line-height:1.5}}ul{{padding:0}}li{{list-style:none;margin:.35em 0}}"
+        "li.eq{{display:flex;flex-wrap:wrap;align-items:baseline;column-gap:.35em;row-gap:.15em}}"
+        "li.eq math{{font-size:1.05em}}li.head{{font-weight:600;margin-top:.8em}}"
+        "figure{{margin:1em 0;overflow-x:auto}}figure svg{{max-width:100%;height:auto}}").format(cjk=CJK_FONTS)
+
+
+@dataclass
+class Line:
+    """One printed line: an equation ``symbol = formula = substituted = value``, or a sentence.
+
+    ``key`` names the quantity for the tests (for example ("z", layer, j) or ("grad", "b"));
+    ``None`` for lines that only guide the reader. ``text`` is a sentence, (phrase key, arguments),
+    translated when rendered; ``heading`` marks a sentence that opens a group of lines.
+    """
+
+    section: str
+    symbol: str = ""
+    formula: str = ""
+    substituted: str = ""
+    value: object = None
+    key: tuple = None
+    text: tuple = None
+    heading: bool = False
+
+
+def fmt(v, digits=6):
+    """A number as printed: ``digits`` significant digits, or the shortest exact form when None."""
+    if isinstance(v, (list, tuple, np.ndarray)) and np.ndim(v):
+        return "[" + ", ".join(fmt(x, digits) for x in np.asarray(v, dtype=np.float64)) + "]"
+    v = float(v) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if digits is None:
+        text = repr(v)
+        return text[:-2] if text.endswith(".0") else text
+    return f"{v:.{digits}g}"
+
+
+def paren(v, digits=6):
+    """A number as a factor: negative ones in parentheses."""
+    text = fmt(v, digits)
+    return f"({text})" if text.startswith("-") else text
+
+
+@dataclass
+class Explanation:
+    """What ``explain`` returns: its lines, rendered by ``str()`` or ``render(format, lang)``."""
+
+    lines: list
+    eta: float = 0.1
+    model_name: str = "the network"
+    notes: list = field(default_factory=list)
+    title: str = "title.network"
+    digits: int = 6
+    figure: str = None  # an SVG drawing, shown in the HTML page
+    params: dict = field(default_factory=dict)  # section heading arguments
+
+    def section(self, name):
+        return [line for line in self.lines if line.section == name]
+
+    def sections(self):
+        return list(dict.fromkeys(line.section for line in self.lines))
+
+    def _title(self, lang):
+        return phrase(lang, self.title, model=self.model_name, name=self.model_name)
+
+    def _heading(self, lang, sec):
+        return phrase(lang, f"section.{sec}", eta=self.eta, **self.params)
+
+    def _parts(self, line):
+        value = None if line.value is None else fmt(line.value, self.digits)
+        return [p for p in (line.symbol, line.formula, line.substituted, value) if p]
+
+    def _sentence(self, line, lang):
+        key, args = line.text
+        args = {k: fmt(v, self.digits) if isinstance(v, (float, np.floating)) else v for k, v in args.items()}
+        return phrase(lang, key, **args)
+
+    def _notes(self, lang):
+        return " ".join(phrase(lang, key, **args) for key, args in self.notes)
+
+    def to_text(self, lang="en"):
+        out = [self._title(lang), ""]
+        for sec in self.sections():
+            out.append(f"== {self._heading(lang, sec)} ==")
+            for line in self.section(sec):
+                if line.text:
+                    out.append(("  " if line.heading else "    ") + self._sentence(line, lang))
+                else:
+                    out.append("    " + words(lang, " = ".join(self._parts(line))))
+            out.append("")
+        if self.notes:
+            out.append(f"{phrase(lang, 'notes')}: {self._notes(lang)}")
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_markdown(self, lang="en"):
+        out = [f"# {self._title(lang)}", ""]
+        for sec in self.sections():
+            out += [f"## {self._heading(lang, sec)}", ""]
+            for line in self.section(sec):
+                if line.text:
+                    out.append(f"- **{self._sentence(line, lang)}**" if line.heading else
+                               f"- {self._sentence(line, lang)}")
+                else:
+                    out.append(f"- $${' = '.join(_tex(words(lang, p)) for p in self._parts(line))}$$")
+            out.append("")
+        if self.notes:
+            out.append(f"*{phrase(lang, 'notes')}:* {self._notes(lang)}")
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_html(self, lang="en"):
+        esc = html_lib.escape
+        title = esc(self._title(lang))
+        body = [f"<h1>{title}</h1>"]
+        if self.figure:
+            body.append(f"<figure>{self.figure}</figure>")
+        for sec in self.sections():
+            body.append(f"<h2>{esc(self._heading(lang, sec))}</h2><ul>")
+            for line in self.section(sec):
+                if line.text:
+                    cls = ' class="head"' if line.heading else ""
+                    body.append(f"<li{cls}>{esc(self._sentence(line, lang))}</li>")
+                    continue
+                # NOTE: one <math> per side and per few terms, so that a long sum wraps inside the page
+                pieces = []
+                for k, part in enumerate(self._parts(line)):
+                    for c, chunk in enumerate(_chunks(words(lang, part))):
+                        lead = "<mo>=</mo>" if k and not c else ""
+                        pieces.append(f"<math>{lead}<mrow>{_mathml(chunk)}</mrow></math>")
+                body.append(f'<li class="eq">{"".join(pieces)}</li>')
+            body.append("</ul>")
+        if self.notes:
+            body.append(f"<p><em>{esc(phrase(lang, 'notes'))}:</em> {esc(self._notes(lang))}</p>")
+        return (f'<!DOCTYPE html>\n<html lang="{lang}"><head><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>'
+                f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+    def render(self, format="text", lang="en"):  # noqa: A002 - the CLI's --format
+        """The explanation as ``"text"``, ``"markdown"`` or ``"html"``, in ``lang`` (``"en"`` or ``"zh"``)."""
+        check_lang(lang)
+        renderers = {"text": self.to_text, "markdown": self.to_markdown, "html": self.to_html}
+        if format not in renderers:
+            raise ValueError(f"format must be one of {sorted(renderers)}; received: format={format!r}")
+        return renderers[format](lang)
+
+    def values(self):
+        """Every keyed quantity: {key: value} (what the tests compare with autograd)."""
+        return {line.key: line.value for line in self.lines if line.key is not None}
+
+    def __str__(self):
+        return self.to_text()
+
+
+def _chunks(text, terms=2):
+    """``text`` cut after every few top-level ``+`` terms."""
+    depth, cuts, count = 0, [], 0
+    for i, ch in enumerate(text):
+        depth += ch in "([" and 1 or (ch in ")]" and -1 or 0)
+        if ch == "+" and depth == 0 and text[i - 1:i] == " ":
+            count += 1
+            if count % terms == 0:
+                cuts.append(i)
+    pieces, start = [], 0
+    for cut in cuts:
+        pieces.append(text[start:cut].strip())
+        start = cut
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
+
+
+def _tex(text):
+    text = re.sub(r"\bd([A-Za-z]\w*)/d([A-Za-z][\w,]*)", r"\\frac{\\partial \1}{\\partial \2}", text)
+    text = re.sub(r"\s*\*\s*", r" \\cdot ", text)
+    return text.replace("<-", r"\leftarrow").replace("eta", r"\eta")
+
+
+_FRACTION = re.compile(r"^d([A-Za-z]\w*)/d(.+)$")
+
+
+def _mathml(text):
+    tokens = text.replace("<-", " ← ").replace("*", " · ").replace("(", " ( ").replace(")", " ) ").split()
+    parts = []
+    for tok in tokens:
+        esc = html_lib.escape(tok)
+        frac = _FRACTION.match(tok)
+        if frac:  # a partial derivative as a fraction
+            parts.append(f"<mfrac><mrow><mo>∂</mo>{_mathml(frac.group(1))}</mrow>"
+                         f"<mrow><mo>∂</mo>{_mathml(frac.group(2))}</mrow></mfrac>")
+        elif tok == "eta":
+            parts.append("<mi>η</mi>")
+        elif tok in ("+", "-", "·", "←", "(", ")", "=", "/", "[", "]", ","):
+            parts.append(f"<mo>{esc}</mo>")
+        elif tok[0].isdigit() or (tok[0] == "-" and len(tok) > 1):
+            parts.append(f"<mn>{esc}</mn>")
+        elif len(tok) > 1 and tok[0].isalpha() and tok[1:].replace(",", "").isdigit():
+            parts.append(f"<msub><mi>{esc[0]}</mi><mn>{esc[1:]}</mn></msub>")
+        else:
+            parts.append(f"<mi>{esc}</mi>")
+    return "".join(parts)

@@ -45,3 +45,45 @@ def test_cli_animate(tmp_path, capsys):
                 "--out", str(out), "--diagram", str(diagram)]) == 0
     assert Image.open(out).n_frames == 4 and diagram.exists()
     assert "training accuracy" in capsys.readouterr().out
+
+
+def test_animation_starts_untrained_and_shows_every_hidden_unit(tmp_path, monkeypatch):
+    """Frame 1 is epoch 0 with the initial weights; with hidden 8,8 all 16 units appear, named by layer."""
+    import matplotlib.axes
+
+    titles, first_weights = [], []
+    set_title = matplotlib.axes.Axes.set_title
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", lambda ax, text, *a, **k: (titles.append(text),
+                                                                                       set_title(ax, text, *a, **k))[1])
+    frame = pictures._frame
+
+    def spy(plt, model, *args):
+        if not first_weights:
+            first_weights.append(model.layers[0].kernel.data.copy())
+        return frame(plt, model, *args)
+
+    monkeypatch.setattr(pictures, "_frame", spy)
+    data = datasets.xor(n_samples=60, noise=0.1, seed=0)
+    model = gn.Sequential([nn.Dense(8, activation="tanh"), nn.Dense(8, activation="tanh"),
+                           nn.Dense(1, activation="sigmoid")], seed=4)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    losses = pictures.training_animation(model, data.x, data.y, tmp_path / "x.gif", epochs=6, frames=3)
+    assert len(losses) == 6 and Image.open(tmp_path / "x.gif").n_frames == 3
+    fresh = gn.Sequential([nn.Dense(8, activation="tanh"), nn.Dense(8, activation="tanh"),
+                           nn.Dense(1, activation="sigmoid")], seed=4)
+    fresh.build((None, 2))
+    np.testing.assert_array_equal(first_weights[0], fresh.layers[0].kernel.data)  # untrained
+    epochs = [t for t in titles if t.startswith("epoch")]
+    assert epochs == ["epoch 0", "epoch 3", "epoch 6"]
+    for layer in (1, 2):
+        for unit in range(1, 9):
+            assert titles.count(f"layer {layer} unit {unit}") == 3
+
+
+def test_every_animate_option_has_help():
+    from glassnet.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for command in ("animate", "explain"):
+        for action in sub.choices[command]._actions:
+            assert action.help, f"glassnet {command} {action.option_strings} has no help text"

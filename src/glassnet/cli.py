@@ -325,16 +325,19 @@ def build_parser():
     p = sub.add_parser("animate", help="a GIF of a small network learning a 2-D data set (seed 004)",
                        description="Train on a 2-D toy set and write an animated GIF of the decision boundary, "
                                    "each hidden unit's output and the loss curve.")
-    p.add_argument("--dataset", choices=("xor", "moons", "circles", "spirals", "gaussian"), default="circles")
-    p.add_argument("--hidden", type=_sizes, default=(3,), help="hidden layer sizes (default: 3)")
-    p.add_argument("--activation", default="tanh")
-    p.add_argument("--optimizer", default="adam")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--epochs", type=int, default=200)
-    p.add_argument("--frames", type=int, default=30)
-    p.add_argument("--samples", type=int, default=200)
-    p.add_argument("--noise", type=float, default=0.1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset", choices=("xor", "moons", "circles", "spirals", "gaussian"), default="circles",
+                   help="the 2-D data set to learn (default: circles)")
+    p.add_argument("--hidden", type=_sizes, default=(3,),
+                   help="hidden layer sizes, e.g. 8,8; every hidden unit gets its own map (default: 3)")
+    p.add_argument("--activation", default="tanh", help="hidden activation (default: tanh)")
+    p.add_argument("--optimizer", default="adam", help="optimizer name (default: adam)")
+    p.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05)")
+    p.add_argument("--epochs", type=int, default=200, help="full-batch epochs of training (default: 200)")
+    p.add_argument("--frames", type=int, default=30,
+                   help="frames in the GIF; the first shows the untrained network, epoch 0 (default: 30)")
+    p.add_argument("--samples", type=int, default=200, help="points in the data set (default: 200)")
+    p.add_argument("--noise", type=float, default=0.1, help="noise of the data set (default: 0.1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data, weights and shuffling (default: 0)")
     p.add_argument("--out", help="the GIF (default: <dataset>-<hidden>.gif)")
     p.add_argument("--diagram", help="also write the network diagram (PNG or SVG)")
     p.set_defaults(func=cmd_animate)

@@ -23,11 +23,17 @@ def positive_probability(model, points):
 
 
 def hidden_outputs(model, points):
-    """Each first-layer hidden unit's output over ``points``: (units, n)."""
+    """Every hidden Dense layer's outputs over ``points``: a list of (units, n) arrays, first layer first."""
     from .nn.layers import Dense  # noqa: PLC0415
 
-    first = next(layer for layer in model.layers if isinstance(layer, Dense))
-    return first.infer(points.astype(np.float32)).T
+    outputs, h = [], points.astype(np.float32)
+    layers = list(model.layers)
+    last_dense = max(k for k, layer in enumerate(layers) if isinstance(layer, Dense))
+    for k, layer in enumerate(layers[:last_dense]):
+        h = layer.infer(h)
+        if isinstance(layer, Dense):
+            outputs.append(h.T)
+    return outputs
 
 
 def _draw_boundary(ax, model, x, y, x_test=None, y_test=None, resolution=100):
@@ -85,47 +91,62 @@ def network_diagram(model, path):
     return _save(fig, path)
 
 
+UNITS_PER_ROW = 8
+
+
+def _frame(plt, model, x, y, x_test, y_test, points, gx, gy, losses):
+    """One picture: the boundary left; right, a row of small maps per hidden layer, then the loss."""
+    layers = hidden_outputs(model, points)
+    rows = [(l, units[k:k + UNITS_PER_ROW], k) for l, units in enumerate(layers)
+            for k in range(0, len(units), UNITS_PER_ROW)]
+    cols = max((len(block) for _, block, _ in rows), default=1)
+    fig = plt.figure(figsize=(3.2 + 0.95 * cols, max(3.2, 0.95 * (len(rows) + 1) + 0.6)))
+    grid_spec = fig.add_gridspec(len(rows) + 1, 3 + cols, width_ratios=[1.6, 1.6, 0.2] + [1] * cols)
+    ax = fig.add_subplot(grid_spec[:, 0:2])
+    _draw_boundary(ax, model, x, y, x_test, y_test, 60)
+    ax.set_title(f"epoch {len(losses)}", fontsize=9)
+    for r, (l, block, first) in enumerate(rows):
+        for k, unit in enumerate(block):
+            hax = fig.add_subplot(grid_spec[r, 3 + k])
+            hax.imshow(unit.reshape(len(gy), len(gx)), origin="lower", cmap="RdBu_r")
+            hax.set_title(f"layer {l + 1} unit {first + k + 1}", fontsize=5.5)
+            hax.set_axis_off()
+    lax = fig.add_subplot(grid_spec[len(rows), 3:])
+    lax.plot(range(1, len(losses) + 1), losses, color="black", lw=1)
+    lax.set_xlim(0, max(1, len(losses)))
+    lax.set_title("training loss", fontsize=7)
+    lax.tick_params(labelsize=6)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=70)
+    plt.close(fig)
+    from PIL import Image  # noqa: PLC0415 - Pillow ships with matplotlib
+
+    return Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE)
+
+
 def training_animation(model, x, y, path, epochs=200, frames=40, batch_size=None, x_test=None, y_test=None,
                        seed=0, fps=8):
     """Train ``model`` (compiled) on 2-D data and write an animated GIF: per frame the decision
-    boundary, each first-layer unit's output, and the loss curve so far.
+    boundary, every hidden unit's output (labelled by layer), and the loss curve so far. The first
+    frame is the untrained network (epoch 0); the other ``frames - 1`` share the epochs.
 
     Returns:
-        The training History.
+        The training losses, one per epoch.
     """
     plt = _pyplot()
-    from PIL import Image  # noqa: PLC0415 - Pillow ships with matplotlib
-
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     points, gx, gy = grid(x, 60)
-    per_frame = max(1, epochs // frames)
-    losses, images = [], []
-    units = None
-    for frame in range(frames):
+    if not model.built:
+        model.build((None, x.shape[1]))
+    training_frames = max(1, frames - 1)  # the first frame is the untrained network, epoch 0
+    per_frame = max(1, epochs // training_frames)
+    losses, images = [], [_frame(plt, model, x, y, x_test, y_test, points, gx, gy, [])]
+    for frame in range(training_frames):
         h = model.fit(x, y, epochs=(frame + 1) * per_frame, initial_epoch=frame * per_frame,
                       batch_size=batch_size or len(x), verbose=0, seed=seed)
         losses += h.history["loss"]
-        hidden = hidden_outputs(model, points)
-        units = len(hidden)
-        fig = plt.figure(figsize=(3 + 1.6 * min(units, 6), 3.2))
-        grid_spec = fig.add_gridspec(2, 2 + min(units, 6), width_ratios=[2, 2] + [1] * min(units, 6))
-        ax = fig.add_subplot(grid_spec[:, 0:2])
-        _draw_boundary(ax, model, x, y, x_test, y_test, 60)
-        ax.set_title(f"epoch {len(losses)}", fontsize=9)
-        for k in range(min(units, 6)):
-            hax = fig.add_subplot(grid_spec[0, 2 + k])
-            hax.imshow(hidden[k].reshape(len(gy), len(gx)), origin="lower", cmap="RdBu_r")
-            hax.set_title(f"unit {k + 1}", fontsize=7)
-            hax.set_axis_off()
-        lax = fig.add_subplot(grid_spec[1, 2:])
-        lax.plot(losses, color="black", lw=1)
-        lax.set_title("training loss", fontsize=7)
-        lax.tick_params(labelsize=6)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=70)
-        plt.close(fig)
-        images.append(Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE))
+        images.append(_frame(plt, model, x, y, x_test, y_test, points, gx, gy, losses))
     out = io.BytesIO()
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     from .saving import atomic_write  # noqa: PLC0415

@@ -40,11 +40,11 @@ _TALLIES = {}  # area -> {outcome: count}
 class EdgeCases:
     """Run bad inputs of one area and classify what each did.
 
-    ``check(label, call, errors, words)``: a clear error raises one of ``errors`` with every
-    string of ``words`` in its message; another exception is obscure; ``MemoryError``,
-    ``RecursionError`` and exits are crashes; no exception at all is silent; a call still
-    running after ``timeout`` seconds hangs. ``record(label, outcome)`` records a case
-    classified by the test itself (a correct concurrent run is "ok").
+    ``check(label, call, errors, words, accept)``: a clear error raises one of ``errors`` with
+    every string of ``words`` in its message; another exception is obscure; ``MemoryError``,
+    ``RecursionError`` and exits are crashes; a call still running after ``timeout`` seconds
+    hangs; a call that returns is "ok" when ``accept(its result)`` holds, else silent.
+    ``record(label, outcome)`` records a case classified by the test itself.
     """
 
     def __init__(self, area):
@@ -57,14 +57,14 @@ class EdgeCases:
         counts[outcome] += 1
         return outcome
 
-    def check(self, label, call, errors=ValueError, words=(), timeout=20.0):
+    def check(self, label, call, errors=ValueError, words=(), accept=None, timeout=20.0):
         import threading
 
         result = {}
 
         def run():
             try:
-                call()
+                result["value"] = call()
             except BaseException as err:  # noqa: BLE001 - classifying every outcome is the point
                 result["error"] = err
             result["done"] = True
@@ -76,7 +76,7 @@ class EdgeCases:
             return self.record(label, "hang")
         err = result.get("error")
         if err is None:
-            return self.record(label, "silent")
+            return self.record(label, "ok" if accept is not None and accept(result["value"]) else "silent")
         if isinstance(err, (MemoryError, RecursionError, SystemExit, KeyboardInterrupt)):
             return self.record(label, "crash")
         message = str(err)

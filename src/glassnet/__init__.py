@@ -6,6 +6,7 @@ from .sequential import Sequential
 from .explanation import explain
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
+from .model_file import ModelFileError
 from .random import set_seed
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
@@ -13,7 +14,12 @@ __version__ = "0.1.0"
 
 
 def load_model(path):
-    """Rebuild a model saved with ``model.save(path)`` (see :mod:`glassnet.saving`)."""
+    """Rebuild a model saved with ``model.save(path)`` (see :mod:`glassnet.saving`).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ModelFileError: a ``ValueError`` naming the file and its defect.
+    """
     from .saving import load_model as _load  # noqa: PLC0415 - needs the optional safetensors
 
     return _load(path)
@@ -21,6 +27,6 @@ def load_model(path):
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
-    "callbacks", "datasets", "pictures", "plot", "Model", "Sequential", "load_model", "explain",
+    "callbacks", "datasets", "ModelFileError", "pictures", "plot", "Model", "Sequential", "load_model", "explain",
     "__version__",
 ]

@@ -2,24 +2,31 @@
 
 The file is a safetensors file. Its metadata holds, under ``"glassnet"``, a
 JSON document with the architecture, the compile settings, the random
-generator states of dropout layers, and a format version; its tensors are the
-weights (``weights/<name>``) and the optimizer state (``optimizer/<key>``).
-Loading parses JSON and raw arrays only, so a file from a stranger can never
-run code. Files are written atomically: a temporary file, flushed and synced,
-then renamed over the target.
+generator states of dropout layers, and a format version, and under
+``"glassnet_sha256"`` the checksums of that document and of every tensor; its
+tensors are the weights (``weights/<name>``) and the optimizer state
+(``optimizer/<key>``). Loading parses JSON and raw arrays only, so a file from
+a stranger can never run code, and checks the file before allocating anything
+its content sizes (:mod:`glassnet.model_file`): every defect of a file raises
+:class:`ModelFileError`, naming the file and the defect.
 """
 import json
+import math
 import os
-import tempfile
+import secrets
 
 import numpy as np
 
 from . import optim
+from .model_file import FORMAT, VERSION, ModelFileError, checksums, read
 from .nn import losses as losses_lib
+from .nn.initializers import placeholders
 from .nn.layers import LAYERS
+from .nn.module import evaluating
+from .tensor import Tensor, no_grad
 
-FORMAT = "glassnet-model"
-VERSION = 1
+_PARTIAL = ".glassnet-partial-"
+_MAX_SAMPLE_VALUES = 1 << 26  # one sample's values at any layer of a loaded model (256 MiB in float32)
 
 
 def _safetensors():
@@ -31,11 +38,19 @@ def _safetensors():
 
 
 def atomic_write(path, data, mode="wb"):
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
+
+    The data goes to ``.glassnet-partial-<pid>-<random>-<name>`` beside the target, created
+    with mode 0o666 less the umask (as any tool's new file), then is flushed, synced and
+    renamed over the target. Partial files of processes that no longer run (a write killed
+    midway) are removed from the folder first.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    remove_stale_partials(folder)
+    tmp = os.path.join(folder, f"{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}-{os.path.basename(path)[:100]}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, mode) as f:
             f.write(data)
@@ -46,6 +61,36 @@ def atomic_write(path, data, mode="wb"):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def remove_stale_partials(folder):
+    """Delete the partial files in ``folder`` whose writing process has ended; returns their names."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        pid = name[len(_PARTIAL):].split("-", 1)[0]
+        if name.startswith(_PARTIAL) and pid.isdigit() and not _running(int(pid)):
+            try:
+                os.remove(os.path.join(folder, name))
+                removed.append(name)
+            except OSError:
+                pass  # another process removed it first, or it is not ours to remove
+    return removed
+
+
+def _running(pid):
+    if pid == os.getpid() or os.name == "nt":  # NOTE: os.kill(pid, 0) on Windows would send CTRL_C_EVENT
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def model_config(model):
@@ -77,87 +122,178 @@ def model_config(model):
 
 
 def save_model(model, path):
+    """Write ``model`` to ``path``: config, weights, optimizer state and their checksums."""
     _, save = _safetensors()
-    config = model_config(model)
+    config_text = json.dumps(model_config(model))
     tensors = {f"weights/{name}": np.ascontiguousarray(a) for name, a in model.state_dict().items()}
     if model.compiled and model.optimizer.params:
         for key, value in model.optimizer.state_dict().items():
             # NOTE: safetensors writes non-contiguous arrays (such as W.T) wrongly; copy first.
             tensors[f"optimizer/{key}"] = np.ascontiguousarray(value)
-    atomic_write(path, save(tensors, metadata={"glassnet": json.dumps(config)}))
-
-
-def _read(path):
-    load, _ = _safetensors()
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no model file at {os.fspath(path)!r}") from None
-    if len(raw) < 8:
-        raise ValueError(f"{os.fspath(path)!r} is not a glassnet model file: it is {len(raw)} bytes long")
-    header_len = int.from_bytes(raw[:8], "little")
-    if header_len > len(raw) - 8:
-        raise ValueError(f"{os.fspath(path)!r} is not a glassnet model file, or is truncated: its header "
-                         f"claims {header_len} bytes but only {len(raw) - 8} follow")
-    try:
-        header = json.loads(raw[8:8 + header_len])
-        tensors = load(raw)
-    except Exception as err:  # noqa: BLE001 - any parse failure means a broken file
-        raise ValueError(f"{os.fspath(path)!r} is not a readable glassnet model file: {err}") from None
-    meta = (header.get("__metadata__") or {}).get("glassnet")
-    if meta is None:
-        raise ValueError(f"{os.fspath(path)!r} is a safetensors file but not a glassnet model (no 'glassnet' metadata)")
-    config = json.loads(meta)
-    if config.get("format") != FORMAT or config.get("version", 0) > VERSION:
-        raise ValueError(f"{os.fspath(path)!r}: unsupported format {config.get('format')!r} "
-                         f"version {config.get('version')!r}")
-    return config, tensors
-
-
-def _layer_from(spec):
-    """A layer from its {"class", "config"} form; wrapped layers (Bidirectional) recursively."""
-    config = dict(spec["config"])
-    if isinstance(config.get("layer"), dict):
-        config["layer"] = _layer_from(config["layer"])
-    return LAYERS.get(spec["class"])(**config)
+    meta = {"glassnet": config_text, "glassnet_sha256": json.dumps(checksums(config_text, tensors))}
+    atomic_write(path, save(tensors, metadata=meta))
 
 
 def load_model(path):
     """Rebuild a Sequential model, its weights, its compile settings and its optimizer state.
 
+    The file must hold every tensor its config implies, with the shapes the config gives
+    them; sizes are checked against the file before the model is allocated.
+
     Raises:
         FileNotFoundError: no file at ``path``.
-        ValueError: the file is truncated, corrupted or not a glassnet model.
+        ModelFileError: (a ``ValueError``) the file is truncated, corrupted, edited, not a
+            glassnet model, or does not hold what its config implies; the message names the
+            file and the defect.
     """
+    _safetensors()
+    path = os.fspath(path)
+    config, tensors = read(path)
+    try:
+        return _rebuild(path, config, tensors)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as err:
+        raise ModelFileError(path, f"its config cannot be rebuilt ({type(err).__name__}: {err})") from None
+
+
+def _rebuild(path, config, tensors):
     from . import metrics as metrics_lib  # noqa: PLC0415
     from .sequential import Sequential  # noqa: PLC0415
 
-    config, tensors = _read(path)
-    layers = [_layer_from(spec) for spec in config["config"]["layers"]]
-    model = Sequential(layers, name=config["config"].get("name"))
-    model.metadata = config.get("metadata") or {}
-    if config["input_shape"]:
-        model.build((None, *config["input_shape"]))
-        model.built = True
+    specs, input_shape = _check_config(path, config)
     weights = {k[len("weights/"):]: v for k, v in tensors.items() if k.startswith("weights/")}
+    state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+    other = sorted(set(tensors) - {f"weights/{k}" for k in weights} - {f"optimizer/{k}" for k in state})
+    if other:
+        raise ModelFileError(path, f"it holds tensors glassnet does not use: {other[:5]}")
+    _check_weights(path, specs, input_shape, weights)
+    model = Sequential([_layer_from(path, i, spec) for i, spec in enumerate(specs)],
+                       name=config["config"].get("name"))
+    model.metadata = config.get("metadata") or {}
+    if input_shape is not None and not model.built:
+        model.build((None, *input_shape))
+        model.built = True
     if weights:
-        if not model.built:
-            raise ValueError(f"{os.fspath(path)!r} has weights but no input shape to build the model with")
         model.load_state_dict(weights)
-    for index, state in config.get("rng_states", {}).items():
-        layer = model.layers[int(index)]
-        layer.rng = np.random.default_rng()
-        layer.rng.bit_generator.state = state
-    if config["compile"]:
+    _restore_rngs(path, model, config.get("rng_states") or {})
+    if config.get("compile"):
         c = config["compile"]
-        opt_config = dict(c["optimizer"]["config"])
-        if isinstance(opt_config.get("learning_rate"), dict):
-            opt_config["learning_rate"] = optim.schedules.get(opt_config["learning_rate"])
-        optimizer = optim.OPTIMIZERS.get(c["optimizer"]["name"])(**opt_config)
-        loss = losses_lib.LOSSES.get(c["loss"]["name"])(**c["loss"]["config"])
-        model.compile(optimizer=optimizer, loss=loss, metrics=[metrics_lib.get(m) for m in c["metrics"]])
-        state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}
-        if state and model.built:
+        try:
+            opt_config = dict(c["optimizer"]["config"])
+            if isinstance(opt_config.get("learning_rate"), dict):
+                opt_config["learning_rate"] = optim.schedules.get(opt_config["learning_rate"])
+            optimizer = optim.OPTIMIZERS.get(c["optimizer"]["name"])(**opt_config)
+            loss = losses_lib.LOSSES.get(c["loss"]["name"])(**c["loss"]["config"])
+            model.compile(optimizer=optimizer, loss=loss, metrics=[metrics_lib.get(m) for m in c["metrics"]])
+        except (ValueError, TypeError, KeyError) as err:
+            raise ModelFileError(path, f"its compile settings cannot be restored ({type(err).__name__}: {err})") \
+                from None
+    if state:
+        if not (model.compiled and model.built):
+            raise ModelFileError(path, "it holds optimizer state but no compiled, built model to use it")
+        try:
             model.optimizer.load_state_dict(state)
+        except ValueError as err:
+            raise ModelFileError(path, f"its optimizer state does not fit the model: {err}") from None
     return model
+
+
+def _check_config(path, config):
+    """The layer specs and input shape, after checking the config's structure."""
+    body = config.get("config")
+    specs = body.get("layers") if isinstance(body, dict) else None
+    if not isinstance(specs, list) or not all(isinstance(s, dict) and isinstance(s.get("class"), str)
+                                              and isinstance(s.get("config"), dict) for s in specs):
+        raise ModelFileError(path, "its config has no valid list of layers ({'class': ..., 'config': {...}})")
+    shape = config.get("input_shape")
+    if shape is not None and not (isinstance(shape, list) and shape
+                                  and all(type(d) is int and d > 0 for d in shape)):
+        raise ModelFileError(path, f"its input_shape must be a list of positive integers; found {shape!r:.100}")
+    for key, kind in (("compile", dict), ("rng_states", dict), ("metadata", dict)):
+        if config.get(key) is not None and not isinstance(config[key], kind):
+            raise ModelFileError(path, f"its {key!r} must be a JSON object; found {config[key]!r:.100}")
+    return specs, None if shape is None else tuple(shape)
+
+
+def _layer_from(path, index, spec):
+    """A layer from its {"class", "config"} form; wrapped layers (Bidirectional) recursively."""
+    try:
+        config = dict(spec["config"])
+        if isinstance(config.get("layer"), dict):
+            config["layer"] = _layer_from(path, index, config["layer"])
+        return LAYERS.get(spec["class"])(**config)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, RecursionError) as err:
+        raise ModelFileError(path, f"layer {index} ({spec.get('class')!r:.40}) cannot be rebuilt from its config "
+                                   f"({type(err).__name__}: {err})") from None
+
+
+def _check_weights(path, specs, input_shape, weights):
+    """The weight tensors the config implies, against those in the file, before allocating any.
+
+    The layers are built with placeholder weights (no memory), one at a time: as soon as
+    the weights implied so far outnumber the values in the file, loading stops.
+    """
+    from .sequential import Sequential  # noqa: PLC0415
+
+    held = sum(a.size for a in weights.values())
+    implied = 0
+    with placeholders(), no_grad(), evaluating():
+        layers = [_layer_from(path, i, spec) for i, spec in enumerate(specs)]
+        first_dim = getattr(layers[0], "input_dim", None) if layers else None
+        if input_shape is None and first_dim:
+            input_shape = (first_dim,)  # NOTE: Sequential builds such a model at once
+        x = None if input_shape is None else _sample(path, "the input", input_shape)
+        for i, layer in enumerate(layers):
+            if x is not None and not layer.built:
+                layer.build(x.shape)
+                layer.built = True
+            implied += sum(p.size for _, p in layer._named_state())
+            if implied > held:
+                raise ModelFileError(path, f"its config implies at least {implied:,} weight values (up to layer {i}, "
+                                           f"{type(layer).__name__}) but the file holds {held:,}")
+            if x is not None:
+                x = _sample(path, f"layer {i}'s output", _output_shape(layer, x))
+        expected = {name: p.shape for name, p in Sequential(layers)._named_state()} if layers else {}
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    wrong = [f"{k}: {weights[k].shape} instead of {shape}" for k, shape in expected.items()
+             if k in weights and weights[k].shape != shape]
+    if missing or unexpected or wrong:
+        raise ModelFileError(path, "its weights do not match its config (" + "; ".join(
+            f"{what}: {', '.join(items[:5])}" for what, items in
+            (("missing", missing), ("unexpected", unexpected), ("wrong shapes", wrong)) if items) + ")")
+
+
+def _output_shape(layer, x):
+    """A layer's output shape per sample, from an empty batch where the layer takes one
+    (nothing is computed, however large the output), else from the one-sample batch."""
+    try:
+        return layer(Tensor(x[:0])).shape[1:]
+    except Exception:  # noqa: BLE001 - some layers need a sample (a reshape to -1): one is small here
+        return layer(Tensor(x)).shape[1:]
+
+
+def _sample(path, what, shape):
+    """One zero sample of ``shape`` (without the batch axis), refused when too large."""
+    values = math.prod(shape)
+    if values > _MAX_SAMPLE_VALUES:
+        raise ModelFileError(path, f"{what} would hold {values:,} values per sample (shape {tuple(shape)}); "
+                                   f"glassnet loads at most {_MAX_SAMPLE_VALUES:,}")
+    return np.zeros((1, *shape), dtype=np.float32)
+
+
+def _restore_rngs(path, model, states):
+    for index, state in states.items():
+        if not (isinstance(index, str) and index.isdigit() and int(index) < len(model.layers)
+                and hasattr(model.layers[int(index)], "rng")):
+            raise ModelFileError(path, f"it has a generator state for layer {index!r:.40}, which has no generator")
+        rng = np.random.default_rng()
+        try:
+            rng.bit_generator.state = state
+        except (ValueError, TypeError, KeyError) as err:
+            raise ModelFileError(path, f"layer {index}'s generator state is invalid ({type(err).__name__}: {err})") \
+                from None
+        model.layers[int(index)].rng = rng

@@ -6,6 +6,7 @@ Shapes are (fan_in, fan_out) for a dense kernel, and
 (*receptive_field, fan_in, fan_out) for convolution kernels.
 """
 import math
+import threading
 
 import numpy as np
 
@@ -25,12 +26,35 @@ def fans(shape):
     return shape[-2] * receptive, shape[-1] * receptive
 
 
+class _Placeholders(threading.local):
+    on = False
+
+
+_placeholders = _Placeholders()
+
+
+class placeholders:
+    """Inside this block (in the calling thread) every initializer returns a zero-stride
+    view of one number instead of drawing: a layer can be built to learn its
+    weight shapes without allocating them (how a model file is checked against its
+    size before anything is allocated)."""
+
+    def __enter__(self):
+        self.previous, _placeholders.on = _placeholders.on, True
+        return self
+
+    def __exit__(self, *exc):
+        _placeholders.on = self.previous
+
+
 class Initializer:
     """Base class; subclasses define ``draw(shape, rng)`` in float64."""
 
     def __call__(self, shape, rng=None, dtype=DEFAULT_DTYPE):
         from ..random import make_rng  # noqa: PLC0415
 
+        if _placeholders.on:
+            return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), tuple(shape), (0,) * len(shape))
         return np.ascontiguousarray(self.draw(tuple(shape), make_rng(rng)), dtype=dtype)
 
     def draw(self, shape, rng):

@@ -146,21 +146,36 @@ class Optimizer:
         return out
 
     def load_state_dict(self, state):
-        """Restore what ``state_dict`` returned (after ``bind``)."""
-        self.iterations = int(np.asarray(state["iterations"]).reshape(-1)[0])
-        self._state = [{} for _ in self.params]
+        """Restore what ``state_dict`` returned (after ``bind``).
+
+        Raises:
+            ValueError: a key that names no parameter, a value whose shape is not its
+                parameter's (or not one number for a scalar), a missing or negative
+                ``iterations``.
+        """
+        iterations = np.asarray(state.get("iterations", -1))
+        if iterations.size != 1 or iterations.dtype.kind not in "iu" or iterations.reshape(-1)[0] < 0:
+            raise ValueError(f"optimizer state needs 'iterations', one integer >= 0; received {iterations!r:.80}")
+        per_param = [{} for _ in self.params]
         for key, value in state.items():
             if key == "iterations":
                 continue
-            index, name = key.split(".", 1)
-            if int(index) >= len(self.params):
-                raise ValueError(f"optimizer state names parameter {index}, but there are {len(self.params)}")
-            value = np.asarray(value)
+            index, _, name = key.partition(".")
+            if not index.isdigit() or int(index) >= len(self.params) or not name:
+                raise ValueError(f"optimizer state key {key!r} names no parameter "
+                                 f"(expected '<index>.<name>' with index < {len(self.params)})")
+            param, value = self.params[int(index)], np.asarray(value)
             if name in self.scalar_state:
+                if value.size != 1:
+                    raise ValueError(f"optimizer state {key!r} must be one number; received shape {value.shape}")
                 value = value.reshape(-1)[0].item()
+            elif value.shape != param.shape:
+                raise ValueError(f"optimizer state {key!r} must have its parameter's shape {param.shape}; "
+                                 f"received shape {value.shape}")
             else:
-                value = np.array(value, dtype=self.params[int(index)].dtype)
-            self._state[int(index)][name] = value
+                value = np.array(value, dtype=param.dtype)
+            per_param[int(index)][name] = value
+        self.iterations, self._state = int(iterations.reshape(-1)[0]), per_param
         if self._flat is not None and not self._flat.load_per_param_state(self._state):
             self._flat = None
 

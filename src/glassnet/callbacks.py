@@ -88,6 +88,8 @@ class _Monitor(Callback):
         return logs[self.monitor]
 
     def _improved(self, current, best):
+        if current is None or not math.isfinite(current):
+            return False  # NOTE: a NaN or inf epoch is never the best one
         if best is None:
             return True
         if self.mode == "min":
@@ -116,7 +118,7 @@ class EarlyStopping(_Monitor):
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._current(logs)
-        if self._improved(current, self.best):
+        if self._improved(current, self.best) and finite_weights(self.model):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
@@ -131,11 +133,17 @@ class EarlyStopping(_Monitor):
             self.model.set_weights(self.best_weights)
 
 
+def finite_weights(model):
+    """Whether every parameter of ``model`` is finite (no NaN, no inf)."""
+    return all(np.isfinite(p.data).all() for p in model.parameters())
+
+
 class ModelCheckpoint(_Monitor):
     """Save the model after each epoch (atomically), or only when ``monitor`` improves.
 
     ``filepath`` may contain ``{epoch}`` (1-based) and any logged key
-    (``"ckpt-{epoch:02d}-{val_loss:.3f}.gnet"``).
+    (``"ckpt-{epoch:02d}-{val_loss:.3f}.gnet"``). An epoch whose loss or weights are NaN or
+    inf is never saved, so a diverged run never replaces a good checkpoint.
     """
 
     def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False):
@@ -145,6 +153,10 @@ class ModelCheckpoint(_Monitor):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        loss = logs.get("loss")
+        if (loss is not None and not math.isfinite(loss)) or not finite_weights(self.model):
+            print(f"ModelCheckpoint: epoch {epoch + 1} not saved: its loss or weights are NaN or inf")
+            return
         if self.save_best_only:
             current = self._current(logs)
             if not self._improved(current, self.best):

@@ -4,6 +4,8 @@ Subclass ``Model`` and define ``forward`` for a custom network, or use
 ``Sequential`` for a stack of layers.
 """
 import copy
+import math
+import warnings
 
 import numpy as np
 
@@ -17,6 +19,10 @@ from .nn.module import evaluating, sum_penalties
 from .ops.function import new_tensor
 from .random import make_rng
 from .tensor import Tensor, no_grad
+
+
+class DivergenceWarning(RuntimeWarning):
+    """The training loss became NaN or inf (``fit`` says so once per call)."""
 
 
 class Model(Layer):
@@ -131,9 +137,16 @@ class Model(Layer):
         y = as_targets(y, len(x))
         sample_weight = as_sample_weight(sample_weight, len(x))
         epochs = positive_int("epochs", epochs, allow_zero=True)
+        initial_epoch = positive_int("initial_epoch", initial_epoch, allow_zero=True)
+        if initial_epoch and initial_epoch >= epochs:
+            raise ValueError(f"initial_epoch must be less than epochs (training runs epochs initial_epoch to "
+                             f"epochs - 1); received: initial_epoch={initial_epoch}, epochs={epochs}")
         batch_size = len(x) if batch_size is None else positive_int("batch_size", batch_size)
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1); received: validation_split={validation_split!r}")
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer,
+                                                                                   np.floating)) \
+                or not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1) (a number); received: "
+                             f"validation_split={validation_split!r}")
         if validation_data is None and validation_split:
             n_val = int(round(len(x) * validation_split))
             if n_val == 0 or n_val == len(x):
@@ -160,19 +173,36 @@ class Model(Layer):
         self.stop_training = self.stop_now = False
         self._penalty_modules = None  # layers may have changed since the last fit
         cbs.call("on_train_begin", {})
-        for epoch in range(initial_epoch, epochs):
-            cbs.call("on_epoch_begin", epoch, {})
-            logs = self._run_epoch(x, y, targets, sample_weight, batch_size, shuffle,
-                                   np.random.default_rng([base_seed, epoch]), cbs)
-            if validation_data is not None and not self.stop_now:
-                val = self.evaluate(*validation_data, batch_size=max(batch_size, 256), return_dict=True)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            cbs.call("on_epoch_end", epoch, logs)
-            if self.stop_training:
-                break
+        diverged = False
+        # NOTE: a diverging run overflows in many NumPy ops; glassnet says so once, in its own
+        # words, instead (np.errstate is per thread).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for epoch in range(initial_epoch, epochs):
+                cbs.call("on_epoch_begin", epoch, {})
+                logs = self._run_epoch(x, y, targets, sample_weight, batch_size, shuffle,
+                                       np.random.default_rng([base_seed, epoch]), cbs)
+                if not diverged and not self.stop_now and not math.isfinite(logs["loss"]):  # (TerminateOnNaN spoke)
+                    diverged = True
+                    self._warn_divergence(logs["loss"], epoch)
+                if validation_data is not None and self.stop_now:  # stopped mid-epoch (TerminateOnNaN)
+                    logs.update({f"val_{k}": float("nan") for k in ("loss", *(m.name for m in self.metrics))})
+                elif validation_data is not None:
+                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256), return_dict=True)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                cbs.call("on_epoch_end", epoch, logs)
+                if self.stop_training:
+                    break
         cbs.call("on_train_end", {})
         self.history = history
         return history
+
+    def _warn_divergence(self, loss, epoch):
+        lr = getattr(self.optimizer, "learning_rate", None)
+        lr = f" (now {lr:g})" if isinstance(lr, (int, float)) else ""
+        warnings.warn(f"glassnet: the training loss became {loss} in epoch {epoch + 1}: training diverged. "
+                      f"Try a smaller learning_rate{lr}, gradient clipping (an optimizer's clipnorm=1.0), "
+                      "inputs scaled to unit size, or callbacks=[TerminateOnNaN()] to stop at the first "
+                      "non-finite batch.", DivergenceWarning, stacklevel=3)
 
     def _run_epoch(self, x, y, targets, sample_weight, batch_size, shuffle, rng, cbs):
         prepared = targets is not None

@@ -152,14 +152,16 @@ class BinaryCrossentropy(_ProbabilisticLoss):
 class CategoricalCrossentropy(_ProbabilisticLoss):
     """-sum_k t_k log p_k over the class axis; t one-hot or probabilities.
 
-    From probabilities, p is renormalised and clipped to [1e-7, 1] (as
-    Keras does); from logits it is the fused, stable softmax cross-entropy.
+    From probabilities, p is renormalised (by a row sum clipped to at least 1e-7,
+    so an all-zero row stays finite) and clipped to [1e-7, 1] (as Keras does); from logits it is the fused, stable softmax cross-entropy.
     """
 
     def per_sample(self, t, p):
         if self.from_logits:
             return F.softmax_cross_entropy(p, t)
-        p = F.clip(p / p.sum(axis=-1, keepdims=True), EPSILON, 1.0)
+        # NOTE: the row sum is clipped too: an all-zero row (a relu output) gives a finite loss
+        # and zero gradients instead of 0/0.
+        p = F.clip(p / F.clip(p.sum(axis=-1, keepdims=True), EPSILON, None), EPSILON, 1.0)
         return -(F.log(p) * t).sum(axis=-1)
 
 

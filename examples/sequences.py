@@ -20,11 +20,16 @@ from glassnet import nn
 from glassnet.workflow import TrainConfig, load_split
 
 
+def rows_model(cell="lstm", seed=0):
+    """LSTM(64) or GRU(64) -> Dense(10, softmax) over the 8 rows of a digit."""
+    layer = nn.LSTM(64) if cell == "lstm" else nn.GRU(64)
+    return gn.Sequential([layer, nn.Dense(10, activation="softmax")], seed=seed)
+
+
 def digits_rows(cell="lstm", epochs=40, verbose=0, seed=0):
     split = load_split(TrainConfig(dataset="digits", seed=42))
     rows = lambda x: (x / 16.0).reshape(-1, 8, 8).astype(np.float32)  # noqa: E731
-    layer = nn.LSTM(64) if cell == "lstm" else nn.GRU(64)
-    model = gn.Sequential([layer, nn.Dense(10, activation="softmax")], seed=seed)
+    model = rows_model(cell, seed)
     model.compile(optimizer=gn.optim.Adam(learning_rate=3e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     model.fit(rows(split.x_train), split.y_train, epochs=epochs, batch_size=32, validation_split=0.1,

@@ -119,6 +119,7 @@ def test_maxout_layer():
     k, b = layer.kernel.data, layer.bias.data
     expected = torch.tensor(x @ k + b).reshape(6, 3, 4).amax(-1).numpy()
     np.testing.assert_allclose(y.data, expected)
+    np.testing.assert_allclose(layer.infer(x), expected)  # predict's path: the maxout too
     assert gn.gradcheck(layer, [x], params=layer.parameters())
 
 

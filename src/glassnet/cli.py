@@ -117,6 +117,15 @@ def cmd_summary(args):
     return 0
 
 
+def cmd_export(args):
+    from .onnx import export  # noqa: PLC0415 - needs the optional onnx package
+
+    model = _load(args.model)
+    export(model, args.onnx, opset=args.opset, input_shape=args.input_shape)
+    print(f"wrote {args.onnx} (ONNX opset {args.opset}, input 'input', output 'output', dynamic batch)")
+    return 0
+
+
 def cmd_evaluate(args):
     from .workflow import TrainConfig, encode_targets, load_split  # noqa: PLC0415
 
@@ -351,6 +360,14 @@ def build_parser():
     p = sub.add_parser("summary", help="print a saved model's layers and parameters")
     p.add_argument("model")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("export", help="write a saved model as an ONNX file (needs glassnet[onnx])")
+    p.add_argument("model")
+    p.add_argument("--onnx", required=True, metavar="OUT", help="the ONNX file to write")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset version (default: 17)")
+    p.add_argument("--input-shape", type=_sizes, default=None, metavar="N,N",
+                   help="one sample's shape, e.g. 8,8 (default: the shape the model was built with)")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -289,6 +289,9 @@ class Maxout(Dense):
     def forward(self, x, apply_activation=True):
         return activations.maxout(super().forward(x, apply_activation=True), self.num_pieces)
 
+    # NOTE: not Dense's array path, which would return the units * num_pieces linear pieces
+    infer = Layer.infer
+
     def get_config(self):
         config = super().get_config()
         config.update(units=self.maxout_units, num_pieces=self.num_pieces)

@@ -106,3 +106,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"{area}: tried {tried}, ok {counts['ok']}, "
             + ", ".join(f"{outcome} {counts[outcome]}" for outcome in OUTCOMES[1:]))
+
+
+@pytest.fixture(scope="module")
+def playground_base():
+    """A playground server on a free port for one test module; yields its base URL."""
+    import threading  # noqa: PLC0415
+
+    from glassnet.playground.server import make_server  # noqa: PLC0415
+
+    server = make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.playground.stop.set()
+    server.shutdown()
+    server.server_close()

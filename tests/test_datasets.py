@@ -57,3 +57,22 @@ def test_load_csv_errors(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(ValueError, match=match):
         datasets.load_csv(path, target="label")
+
+
+@pytest.mark.parametrize("name", ["plane", "bump", "multi_gaussian"])
+def test_regression_surfaces_are_seeded_and_take_noise(name):
+    a, b = datasets.load(name, n_samples=100, seed=3), datasets.load(name, n_samples=100, seed=3)
+    assert a.task == "regression" and a.num_classes == 0 and a.y.dtype == np.float32
+    assert a.x.shape == (100, 2) and np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    assert np.abs(a.x).max() <= 1
+    noisy = datasets.load(name, n_samples=100, noise=0.3, seed=3)
+    assert not np.array_equal(a.y, noisy.y)
+
+
+def test_multi_gaussian_peaks_and_valleys():
+    # at a centre its own bump gives +-1; the other bumps are at least 0.6 away and add
+    # at most 2 * exp(-0.36 / 0.125) + ... < 0.2 there, so each centre keeps its bump's sign
+    centres = np.array([[-0.6, 0.6], [0.0, 0.6], [0.6, 0.6], [-0.6, -0.4], [0.0, -0.4], [0.6, -0.4]])
+    y = datasets._multi_gaussian_surface(centres)
+    np.testing.assert_array_equal(np.sign(y), [1, -1, 1, -1, 1, -1])
+    assert np.all(np.abs(np.abs(y) - 1) < 0.2)

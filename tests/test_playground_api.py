@@ -41,7 +41,8 @@ def new_session(base, **config):
 
 def test_create_step_reset_and_state(base):
     sid, state = new_session(base, dataset="circles", hidden=[3], features=["x1", "x2", "x1^2"])
-    assert state["epoch"] == 0 and state["config"]["hidden"] == [3] and len(state["output"]) == 40 * 40
+    assert state["epoch"] == 0 and state["config"]["hidden"] == [3]
+    assert len(state["output"]) == state["grid"] ** 2 == 64 * 64
     assert len(state["neurons"]) == 1 and len(state["neurons"][0]) == 3
     status, stepped = call(f"{base}/api/sessions/{sid}/step", {})
     assert status == 200 and stepped["epoch"] == 1

@@ -8,12 +8,9 @@ import json
 import os
 import pathlib
 import shutil
-import threading
 import urllib.request
 
 import pytest
-
-from glassnet.playground.server import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = pathlib.Path(os.environ.get("GLASSNET_SCREENSHOT",
@@ -24,13 +21,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 
 
 @pytest.fixture(scope="module")
-def base():
-    server = make_server("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.playground.stop.set()
-    server.shutdown()
-    server.server_close()
+def base(playground_base):
+    return playground_base
 
 
 @pytest.fixture(scope="module")

@@ -122,6 +122,48 @@ def gaussian(n_samples=200, noise=0.1, seed=None, centers=2):
     return _toy("gaussian", x, y, centers)
 
 
+def _regression(name, x, y):
+    return Dataset(x.astype(np.float32), y.astype(np.float32), ["x1", "x2"], [], "regression", name)
+
+
+def _surface(name, n_samples, noise, seed, f):
+    _check_toy(n_samples, noise)
+    rng = make_rng(seed)
+    x = rng.uniform(-1, 1, (n_samples, 2))
+    return _regression(name, x, f(x) + noise * rng.standard_normal(n_samples))
+
+
+@DATASETS.register("plane")
+def plane(n_samples=200, noise=0.0, seed=None):
+    """Regression: points in [-1, 1]^2 with target ``(x1 + x2) / 2`` plus Gaussian noise."""
+    return _surface("plane", n_samples, noise, seed, lambda x: (x[:, 0] + x[:, 1]) / 2)
+
+
+@DATASETS.register("bump")
+def bump(n_samples=200, noise=0.0, seed=None):
+    """Regression: points in [-1, 1]^2 with target ``exp(-4 |x|^2)`` plus Gaussian noise."""
+    return _surface("bump", n_samples, noise, seed, lambda x: np.exp(-4 * (x ** 2).sum(axis=1)))
+
+
+# NOTE: six fixed bumps, three up and three down, so the surface has hills and valleys to fit.
+_GAUSSIANS = np.array([[-0.6, 0.6, 1], [0.0, 0.6, -1], [0.6, 0.6, 1],
+                       [-0.6, -0.4, -1], [0.0, -0.4, 1], [0.6, -0.4, -1]])
+
+
+def _multi_gaussian_surface(x):
+    d2 = ((x[:, None, :] - _GAUSSIANS[None, :, :2]) ** 2).sum(axis=2)
+    return (_GAUSSIANS[:, 2] * np.exp(-d2 / (2 * 0.25 ** 2))).sum(axis=1)
+
+
+@DATASETS.register("multi_gaussian")
+def multi_gaussian(n_samples=200, noise=0.0, seed=None):
+    """Regression: a sum of six Gaussian bumps of height +1 or -1 (width 0.25) on [-1, 1]^2.
+
+    The TensorFlow Playground's "multi gaussian" surface: ``y = sum_k a_k exp(-|x - c_k|^2 / 0.125)``.
+    """
+    return _surface("multi_gaussian", n_samples, noise, seed, _multi_gaussian_surface)
+
+
 def load(name, **kwargs):
     """Any registered data set by name (``"digits"``, ``"moons"``, ...)."""
     return DATASETS.get(name)(**kwargs)

@@ -11,6 +11,8 @@ API (JSON unless said):
   GET  /api/sessions/ID/events          text/event-stream of states while it changes
   GET  /api/sessions/ID/neuron?layer=L&index=I
   GET  /api/sessions/ID/explain?x1=..&x2=..&format=html|text|markdown&lang=en|zh
+  GET  /api/sessions/ID/export?format=model|python   a glassnet model file, or a script that rebuilds it
+  POST /api/sessions/ID/predict         body: {"pixels": 64 numbers in [0, 1]} (digits mode)
   GET  /  and  /static/NAME             the page, from the package's own files only
 """
 import json
@@ -22,6 +24,7 @@ import webbrowser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from .export import script
 from .session import Config, ConfigError, Session
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -132,6 +135,8 @@ class Handler(BaseHTTPRequestHandler):
                     text = session.explain([_float(query, "x1"), _float(query, "x2")], fmt, query.get("lang", "en"))
                     return self._send(200, text, "text/html; charset=utf-8" if fmt == "html"
                                       else "text/plain; charset=utf-8")
+                if action == "export":
+                    return self._export(session, query.get("format", "model"))
             return self._error(404, f"no such resource: {url.path}")
         except (ConfigError, ValueError) as err:
             return self._error(400, str(err))
@@ -143,12 +148,15 @@ class Handler(BaseHTTPRequestHandler):
                 sid, session = self.playground.create(Config.parse(self._body()))
                 return self._send(200, {"id": sid, "state": session.snapshot()})
             if parts[:2] == ["api", "sessions"] and len(parts) == 4:
+                # NOTE: the body is read before any answer: closing a socket with unread bytes
+                # sends a reset, and the client may lose the answer.
+                body = self._body()
                 session = self._session(parts[2])
                 if session is None:
                     return None
                 action = parts[3]
                 if action == "config":
-                    session.reconfigure(Config.parse(self._body()))
+                    session.reconfigure(Config.parse(body))
                 elif action == "start":
                     session.running = True
                 elif action == "pause":
@@ -159,12 +167,28 @@ class Handler(BaseHTTPRequestHandler):
                     session.step(1)
                 elif action == "reset":
                     session.reset()
+                elif action == "predict":
+                    return self._send(200, session.predict_digit(body.get("pixels") if isinstance(body, dict) else body))
                 else:
                     return self._error(404, f"unknown action {action!r}")
                 return self._send(200, session.snapshot())
             return self._error(404, f"no such resource: {self.path}")
         except ConfigError as err:
             return self._error(400, str(err))
+
+    def _export(self, session, fmt):
+        if fmt not in ("model", "python"):
+            raise ConfigError(f"format must be model or python; received {fmt!r}")
+        if fmt == "model":
+            data, ctype, name = session.export_model(), "application/octet-stream", "playground.gnet"
+        else:
+            data, ctype, name = script(session.config, session.epoch).encode(), "text/x-python", "playground.py"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.end_headers()
+        self.wfile.write(data)
 
     def _static(self, name):
         # NOTE: only names listed in the package's static folder are served: no path from the

@@ -5,6 +5,8 @@ bad value raises ``ConfigError`` (the server answers 400) and leaves the
 session as it was. Sizes are capped so that no request can make the server
 do unbounded work.
 """
+import os
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -16,9 +18,11 @@ from ..explanation import explain
 from ..nn import L1, L2, Dense
 from ..optim import OPTIMIZERS
 from ..sequential import Sequential
+from . import digits
 
 CLASSIFICATION = ("xor", "circles", "moons", "spirals", "gaussian")
-REGRESSION = ("plane", "bump")
+REGRESSION = ("plane", "bump", "multi_gaussian")
+PROBLEMS = {"classification": CLASSIFICATION, "regression": REGRESSION, "digits": ("digits",)}
 FEATURES = {
     "x1": lambda p: p[:, 0], "x2": lambda p: p[:, 1], "x1^2": lambda p: p[:, 0] ** 2,
     "x2^2": lambda p: p[:, 1] ** 2, "x1*x2": lambda p: p[:, 0] * p[:, 1],
@@ -27,7 +31,7 @@ FEATURES = {
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear", "leaky_relu", "elu")
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop", "adagrad")
 MAX_LAYERS, MAX_NEURONS, MAX_POINTS = 6, 8, 1000
-GRID, NEURON_GRID = 40, 16
+GRID, NEURON_GRID = 64, 24
 
 
 class ConfigError(ValueError):
@@ -36,6 +40,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class Config:
+    problem: str = "classification"
     dataset: str = "xor"
     noise: float = 0.0
     train_ratio: float = 0.5
@@ -60,8 +65,14 @@ class Config:
             raise ConfigError(f"unknown parameters: {', '.join(unknown)}")
         c = asdict(cls())
         c.update(raw)
+        dataset = _choice("dataset", c["dataset"], sum(PROBLEMS.values(), ()))
+        problem = _choice("problem", c["problem"], tuple(PROBLEMS)) if "problem" in raw else _problem_of(dataset)
+        if dataset not in PROBLEMS[problem]:
+            raise ConfigError(f"dataset {dataset!r} is not a {problem} data set; {problem} data sets: "
+                              f"{', '.join(PROBLEMS[problem])}")
         return cls(
-            dataset=_choice("dataset", c["dataset"], CLASSIFICATION + REGRESSION),
+            problem=problem,
+            dataset=dataset,
             noise=_number("noise", c["noise"], 0.0, 0.5),
             train_ratio=_number("train_ratio", c["train_ratio"], 0.1, 0.9),
             points=int(_number("points", c["points"], 20, MAX_POINTS, integer=True)),
@@ -75,6 +86,10 @@ class Config:
             features=_features(c["features"]),
             seed=int(_number("seed", c["seed"], 0, 2**31 - 1, integer=True)),
         )
+
+
+def _problem_of(dataset):
+    return next(problem for problem, names in PROBLEMS.items() if dataset in names)
 
 
 def _choice(name, value, options):
@@ -114,19 +129,33 @@ def _features(value):
 
 def make_data(config):
     """Points in the plane (about [-1, 1]^2) and their targets: labels in {0, 1} or values."""
-    n, seed = config.points, config.seed
-    if config.dataset in CLASSIFICATION:
-        data = datasets.load(config.dataset, n_samples=n, noise=config.noise, seed=seed)
-        x = data.x / max(float(np.abs(data.x).max()), 1e-6)
-        return x.astype(np.float32), data.y.astype(np.float32)
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, (n, 2))
-    y = (x[:, 0] + x[:, 1]) / 2 if config.dataset == "plane" else np.exp(-4 * (x ** 2).sum(axis=1))
-    return x.astype(np.float32), (y + config.noise * rng.standard_normal(n)).astype(np.float32)
+    data = datasets.load(config.dataset, n_samples=config.points, noise=config.noise, seed=config.seed)
+    x = data.x / max(float(np.abs(data.x).max()), 1e-6) if config.dataset in CLASSIFICATION else data.x
+    return x.astype(np.float32), data.y.astype(np.float32)
 
 
 def transform(config, points):
     return np.stack([FEATURES[f](points) for f in config.features], axis=1).astype(np.float32)
+
+
+def output_head(problem):
+    """The output layer's size and activation and the loss for a problem type."""
+    return {"classification": (1, "sigmoid", "binary_crossentropy"), "regression": (1, "linear", "mse"),
+            "digits": (10, "softmax", "sparse_categorical_crossentropy")}[problem]
+
+
+def build_model(config, input_dim):
+    """The configured network, built for ``input_dim`` inputs and compiled (the export script's twin)."""
+    units, activation, loss = output_head(config.problem)
+    reg = {"l1": L1, "l2": L2}.get(config.regularization)
+    regularizer = reg(config.regularization_rate) if reg and config.regularization_rate else None
+    layers = [Dense(n, activation=config.activation, kernel_regularizer=regularizer) for n in config.hidden]
+    layers.append(Dense(units, activation=activation))
+    model = Sequential(layers, seed=config.seed)
+    model.build((None, input_dim))
+    model.built = True
+    model.compile(optimizer=OPTIMIZERS.get(config.optimizer)(learning_rate=config.learning_rate), loss=loss)
+    return model
 
 
 class Session:
@@ -139,24 +168,21 @@ class Session:
         self.last_used = time.monotonic()
         self._setup(config)
 
+    def _data(self, config):
+        """(points, targets, inputs): what is drawn, what is learnt, what the network reads."""
+        if config.problem == "digits":
+            return digits.load()
+        points, targets = make_data(config)
+        return points, targets, transform(config, points)
+
     def _setup(self, config):
         self.config = config
-        points, targets = make_data(config)
-        cut = int(round(len(points) * config.train_ratio))
-        order = np.random.default_rng(config.seed).permutation(len(points))
+        self.points, self.targets, self.inputs = self._data(config)
+        cut = int(round(len(self.points) * config.train_ratio))
+        order = np.random.default_rng(config.seed).permutation(len(self.points))
         self.train_idx, self.test_idx = order[:cut], order[cut:]
-        self.points, self.targets = points, targets
-        self.inputs = transform(config, points)
-        self.classification = config.dataset in CLASSIFICATION
-        reg = {"l1": L1, "l2": L2}.get(config.regularization)
-        regularizer = reg(config.regularization_rate) if reg and config.regularization_rate else None
-        layers = [Dense(n, activation=config.activation, kernel_regularizer=regularizer) for n in config.hidden]
-        layers.append(Dense(1, activation="sigmoid" if self.classification else "linear"))
-        self.model = Sequential(layers, seed=config.seed)
-        self.model.build((None, len(config.features)))
-        self.model.built = True
-        self.model.compile(optimizer=OPTIMIZERS.get(config.optimizer)(learning_rate=config.learning_rate),
-                           loss="binary_crossentropy" if self.classification else "mse")
+        self.classification = config.problem == "classification"
+        self.model = build_model(config, self.inputs.shape[1])
         self.epoch = 0
         self.history = {"train_loss": [], "test_loss": []}
         self._record()
@@ -183,8 +209,12 @@ class Session:
                 self._train(epochs)
                 self.version += 1
 
+    def _target(self, idx):
+        y = self.targets[idx]
+        return y.astype(np.int64) if self.config.problem == "digits" else y.reshape(-1, 1)
+
     def _train(self, epochs):
-        x, y = self.inputs[self.train_idx], self.targets[self.train_idx].reshape(-1, 1)
+        x, y = self.inputs[self.train_idx], self._target(self.train_idx)
         self.model.fit(x, y, epochs=self.epoch + epochs, initial_epoch=self.epoch,
                        batch_size=min(self.config.batch_size, len(x)), verbose=0, seed=self.config.seed)
         self.epoch += epochs
@@ -193,39 +223,48 @@ class Session:
     def _loss(self, idx):
         if len(idx) == 0:
             return float("nan")
-        return float(self.model.evaluate(self.inputs[idx], self.targets[idx].reshape(-1, 1), batch_size=1024))
+        return float(self.model.evaluate(self.inputs[idx], self._target(idx), batch_size=1024))
 
     def _record(self):
         self.train_loss, self.test_loss = self._loss(self.train_idx), self._loss(self.test_idx)
         self.history["train_loss"].append(self.train_loss)
         self.history["test_loss"].append(self.test_loss)
+        self.history.setdefault("epochs", []).append(self.epoch)
         if len(self.history["train_loss"]) > 500:  # keep the chart bounded
             for k in self.history:
                 self.history[k] = self.history[k][::2]
 
     # -- views ---------------------------------------------------------------------------
+    def _common(self):
+        """The part of a snapshot every problem type shares."""
+        return {
+            "version": self.version, "running": self.running, "epoch": self.epoch,
+            "train_loss": self.train_loss, "test_loss": self.test_loss, "history": self.history,
+            "config": {**asdict(self.config), "hidden": list(self.config.hidden),
+                       "features": list(self.config.features)},
+            "problem": self.config.problem, "classification": self.classification,
+            "weights": [{"kernel": np.round(d.kernel.data, 4).tolist(), "bias": np.round(d.bias.data, 4).tolist()}
+                        for d in self.model.layers],
+        }
+
     def snapshot(self):
         with self.lock:
-            lin = np.linspace(-1.2, 1.2, GRID)
-            xx, yy = np.meshgrid(lin, lin)
-            grid_points = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
-            out = self.model.predict(transform(self.config, grid_points), batch_size=4096)[:, 0]
-            small = np.linspace(-1.2, 1.2, NEURON_GRID)
-            sx, sy = np.meshgrid(small, small)
-            small_inputs = transform(self.config, np.stack([sx.ravel(), sy.ravel()], axis=1).astype(np.float32))
-            neurons, a = [], small_inputs
+            if self.config.problem == "digits":
+                return {**self._common(), "accuracy": {
+                    "train": digits.accuracy(self.model, self.inputs, self.targets, self.train_idx),
+                    "test": digits.accuracy(self.model, self.inputs, self.targets, self.test_idx)}}
+            out = self.model.predict(transform(self.config, _grid(GRID)), batch_size=4096)[:, 0]
+            small = _grid(NEURON_GRID)
+            neurons, a = [], transform(self.config, small)
             for layer in self.model.layers[:-1]:
                 a = layer.infer(a)
-                neurons.append([np.round(a[:, j], 4).tolist() for j in range(a.shape[1])])
+                neurons.append([np.round(a[:, j], 3).tolist() for j in range(a.shape[1])])
             return {
-                "version": self.version, "running": self.running, "epoch": self.epoch,
-                "train_loss": self.train_loss, "test_loss": self.test_loss, "history": self.history,
-                "config": {**asdict(self.config), "hidden": list(self.config.hidden),
-                           "features": list(self.config.features)},
+                **self._common(),
                 "grid": GRID, "output": np.round(out, 4).tolist(), "neuron_grid": NEURON_GRID, "neurons": neurons,
+                "feature_maps": {name: np.round(f(small), 3).tolist() for name, f in FEATURES.items()},
                 "points": np.round(self.points, 4).tolist(), "targets": np.round(self.targets, 4).tolist(),
                 "train_idx": self.train_idx.tolist(), "test_idx": self.test_idx.tolist(),
-                "classification": self.classification,
             }
 
     def neuron(self, layer, index):
@@ -235,9 +274,24 @@ class Session:
                 raise ConfigError(f"no neuron {index} in layer {layer}; the network has layers of sizes "
                                   f"{[d.units for d in dense]}")
             d = dense[layer]
-            sources = list(self.config.features) if layer == 0 else [f"h{layer}.{i}" for i in range(d.input_dim)]
+            sources = self._input_names() if layer == 0 else [f"h{layer}.{i}" for i in range(d.input_dim)]
             return {"layer": layer, "index": index, "bias": float(d.bias.data[index]),
                     "weights": {s: float(w) for s, w in zip(sources, d.kernel.data[:, index])}}
+
+    def _input_names(self):
+        if self.config.problem == "digits":
+            return [f"pixel {r},{c}" for r in range(8) for c in range(8)]
+        return list(self.config.features)
+
+    def predict_digit(self, pixels):
+        """What the network makes of a drawing (digits mode): see :func:`digits.predict`."""
+        with self.lock:
+            if self.config.problem != "digits":
+                raise ConfigError(f"predict reads a drawn digit; this session's problem is {self.config.problem}")
+            try:
+                return digits.predict(self.model, digits.read_pad(pixels))
+            except digits.PadError as err:
+                raise ConfigError(str(err)) from None
 
     def explain(self, point, fmt="html", lang="en"):
         with self.lock:
@@ -249,3 +303,18 @@ class Session:
     def _nearest_target(self, point):
         d = np.linalg.norm(self.points - np.asarray(point, dtype=np.float32), axis=1)
         return float(self.targets[int(d.argmin())])
+
+    def export_model(self):
+        """The network as the bytes of a glassnet model file (``gn.load_model`` reads it back)."""
+        with self.lock, tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "playground.gnet")
+            self.model.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+
+
+def _grid(n):
+    """n*n points covering the drawn square [-1.2, 1.2]^2, row by row from the bottom."""
+    lin = np.linspace(-1.2, 1.2, n)
+    xx, yy = np.meshgrid(lin, lin)
+    return np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)

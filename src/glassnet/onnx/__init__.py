@@ -11,7 +11,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 
 from ..saving import atomic_write
 from ..sequential import Sequential
-from .graph import FLOAT, Graph, Value
+from .graph import Graph, Value
 from .layers import CONVERTERS, ExportError, convert
 from . import recurrent as _recurrent  # noqa: F401 - registers the recurrent converters
 
@@ -60,12 +60,12 @@ def export(model, path, opset=MIN_OPSET, input_shape=None):
     elif not all(isinstance(n, int) and n > 0 for n in input_shape):
         raise ValueError(f"`input_shape` must be positive integers (one sample, no batch axis). "
                          f"Received: input_shape={input_shape!r}")
-    g = Graph(opset)
+    g = Graph(opset, reserved=("input", "output"))
     x, mask = Value("input", (None, *tuple(input_shape))), None
     for layer in model.layers:
         x, mask = convert(g, layer, x, mask)
     g.op("Identity", x.name, output_names=["output"])
-    proto = g.to_proto([("input", FLOAT, (None, *tuple(input_shape)))], [("output", FLOAT, x.shape)],
+    proto = g.to_proto([Value("input", (None, *tuple(input_shape)))], [Value("output", x.shape)],
                        name=model.name or "glassnet")
     onnx.checker.check_model(proto, full_check=True)
     atomic_write(path, proto.SerializeToString())

@@ -27,15 +27,19 @@ class Graph:
         opset: the default domain's opset version.
     """
 
-    def __init__(self, opset):
+    def __init__(self, opset, reserved=()):
         self.opset = opset
         self.nodes, self.initializers = [], []
-        self._count = {}
+        self._count, self._taken = {}, set(reserved)  # reserved: the graph's input and output names
 
     def fresh(self, hint):
         """A name used nowhere else in the graph."""
-        self._count[hint] = self._count.get(hint, -1) + 1
-        return f"{hint}_{self._count[hint]}"
+        while True:
+            self._count[hint] = self._count.get(hint, -1) + 1
+            name = f"{hint}_{self._count[hint]}"
+            if name not in self._taken:
+                self._taken.add(name)
+                return name
 
     def const(self, array, hint="const", dtype=np.float32):
         """A constant tensor (weights, shapes, axes) as an initializer; returns its name."""
@@ -71,12 +75,13 @@ class Graph:
         return self.slice(x, axis, -1, -2**63, -1)
 
     def to_proto(self, inputs, outputs, name="glassnet"):
-        """The whole ModelProto: ``inputs`` and ``outputs`` are (name, elem_type, shape) triples,
-        shape entries ``None`` for the dynamic batch axis."""
-        def info(name, elem_type, shape):
-            return helper.make_tensor_value_info(name, elem_type, ["batch" if d is None else d for d in shape])
+        """The whole ModelProto: ``inputs`` and ``outputs`` are Values (float32); a ``None``
+        in a shape is a dynamic axis (``batch`` for the first, ``<name>_<axis>`` for the others)."""
+        def info(value):
+            dims = ["batch" if i == 0 else f"{value.name}_{i}" if d is None else d for i, d in enumerate(value.shape)]
+            return helper.make_tensor_value_info(value.name, FLOAT, dims)
 
-        graph = helper.make_graph(self.nodes, name, [info(*i) for i in inputs], [info(*o) for o in outputs],
+        graph = helper.make_graph(self.nodes, name, [info(v) for v in inputs], [info(v) for v in outputs],
                                   initializer=self.initializers)
         opset_ids = [helper.make_opsetid("", self.opset)]
         model = helper.make_model(graph, opset_imports=opset_ids, producer_name="glassnet")

@@ -33,18 +33,35 @@ def describe(layer):
 
 
 def output_shape(layer, shape):
-    """The layer's output shape for inputs of ``shape`` (batch axis None), by running one sample."""
-    was_training = layer.training
-    layer.eval()
-    try:
-        with no_grad():
-            y = layer(Tensor(np.zeros((1, *shape[1:]), dtype=np.float32)))
-    finally:
-        layer.train(was_training)
-    if isinstance(y, (list, tuple)):
-        raise ExportError(f"{describe(layer)} returns several tensors (return_state=True); "
-                          "export it without return_state")
-    return (None, *y.shape[1:])
+    """The layer's output shape for inputs of ``shape`` (``None`` for a dynamic axis), found by
+    running it on zeros; a dynamic input axis is tried at two sizes, and an output axis that
+    changes with it is dynamic too."""
+    def run(size):
+        x = np.zeros((1, *(size if d is None else d for d in shape[1:])), dtype=np.float32)
+        was_training = layer.training
+        layer.eval()
+        try:
+            with no_grad():
+                y = layer(Tensor(x))
+        finally:
+            layer.train(was_training)
+        if isinstance(y, (list, tuple)):
+            raise ExportError(f"{describe(layer)} returns several tensors (return_state=True); "
+                              "export it without return_state")
+        return y.shape[1:]
+
+    first = run(2)
+    second = run(3) if None in shape[1:] else first
+    return (None, *(a if a == b else None for a, b in zip(first, second)))
+
+
+def static(layer, value, axes, why):
+    """``value``'s sizes on ``axes``; an ExportError naming the layer where one is dynamic."""
+    sizes = [value.shape[a] for a in axes]
+    if None in sizes:
+        raise ExportError(f"{describe(layer)} {why}, so it needs fixed sizes there; received an input of shape "
+                          f"{value.shape} (give the Input fixed sizes)")
+    return sizes
 
 
 def convert(g, layer, x, mask=None):
@@ -163,9 +180,13 @@ def _channels_last(g, x, rank):
     return g.op("Transpose", x, perm=[0, *range(2, rank + 2), 1])
 
 
-def _pads(layer, spatial, kernel, strides, dilation):
-    """ONNX's pads (all begins, then all ends) for glassnet's "valid" or "same" on these sizes."""
-    pairs = [out_size(n, k, s, d, layer.padding)[1] for n, k, s, d in zip(spatial, kernel, strides, dilation)]
+def _pads(layer, x, kernel, strides, dilation):
+    """ONNX's pads (all begins, then all ends) for glassnet's "valid" or "same" on x's sizes
+    (with stride 1, "same" pads the same for every size)."""
+    spatial = x.shape[1:-1]
+    if layer.padding == "same" and max(strides) > 1:
+        spatial = static(layer, x, range(1, len(x.shape) - 1), 'pads "same" by the input size at strides > 1')
+    pairs = [out_size(n or k, k, s, d, layer.padding)[1] for n, k, s, d in zip(spatial, kernel, strides, dilation)]
     return [p[0] for p in pairs] + [p[1] for p in pairs]
 
 
@@ -181,7 +202,7 @@ def _conv(g, layer, x, mask):
     k, s, d = (_spatial(layer, p) for p in (layer.kernel_size, layer.strides, layer.dilation_rate))
     bias = None if layer.bias is None else g.const(layer.bias.data, "bias")
     y = g.op("Conv", _channels_first(g, x.name, rank), g.const(w, "kernel"), bias, kernel_shape=k, strides=s,
-             dilations=d, pads=_pads(layer, x.shape[1:-1], k, s, d))
+             dilations=d, pads=_pads(layer, x, k, s, d))
     y = _channels_last(g, y, rank)
     return activation(g, layer, layer.activation, Value(y, output_shape(layer, x.shape)))
 
@@ -192,9 +213,8 @@ def _conv_transpose(g, layer, x, mask):
     sh, sw = layer.strides
     w = layer.kernel.data.transpose(3, 2, 0, 1)  # (KH, KW, F, C) -> (C, F, KH, KW)
     pads = [0, 0, 0, 0]
-    if layer.padding == "same":  # glassnet keeps the centre (H * s, W * s) of the full output
-        (h, wd), full = x.shape[1:3], ((x.shape[1] - 1) * sh + kh, (x.shape[2] - 1) * sw + kw)
-        extra = [max(full[0] - h * sh, 0), max(full[1] - wd * sw, 0)]
+    if layer.padding == "same":  # glassnet keeps the centre (H * s, W * s) of the full (H - 1) * s + k
+        extra = [max(kh - sh, 0), max(kw - sw, 0)]
         pads = [extra[0] // 2, extra[1] // 2, extra[0] - extra[0] // 2, extra[1] - extra[1] // 2]
     bias = None if layer.bias is None else g.const(layer.bias.data, "bias")
     y = g.op("ConvTranspose", _channels_first(g, x.name, 2), g.const(w, "kernel"), bias, kernel_shape=[kh, kw],
@@ -206,7 +226,7 @@ def _conv_transpose(g, layer, x, mask):
 @converts(conv.MaxPooling1D, conv.MaxPooling2D, conv.AveragePooling1D, conv.AveragePooling2D)
 def _pool(g, layer, x, mask):
     k, s = _spatial(layer, layer.pool_size), _spatial(layer, layer.strides)
-    pads = _pads(layer, x.shape[1:-1], k, s, [1] * len(k))
+    pads = _pads(layer, x, k, s, [1] * len(k))
     xt = _channels_first(g, x.name, layer.rank)
     if layer.mode == "max":  # ONNX's padding never wins a max, as glassnet's -inf
         y = g.op("MaxPool", xt, kernel_shape=k, strides=s, pads=pads)
@@ -279,10 +299,12 @@ def _keep(g, layer, x, keepdims):
 
 @converts(recurrent.TimeDistributed)
 def _time_distributed(g, layer, x, mask):
-    steps = x.shape[1]
-    merged = Value(g.op("Reshape", x.name, g.ints([-1, *x.shape[2:]])), (None, *x.shape[2:]))
+    rest = static(layer, x, range(2, len(x.shape)), "folds the time steps into the batch")
+    merged = Value(g.op("Reshape", x.name, g.ints([-1, *rest])), (None, *rest))
     y, _ = convert(g, layer.layer, merged)
-    return g.op("Reshape", y.name, g.ints([-1, steps, *y.shape[1:]]))
+    out_rest = static(layer, y, range(1, len(y.shape)), "unfolds the time steps from the batch")
+    batch_steps = g.op("Shape", x.name, start=0, end=2)  # (batch, steps) of this input
+    return g.op("Reshape", y.name, g.op("Concat", batch_steps, g.ints(out_rest), axis=0))
 
 
 @converts(recurrent.TimeDistributed, table=MASKS)

@@ -9,7 +9,7 @@ ONNX's ``linear_before_reset=1``. ONNX's weights are (gates * units, features), 
 import numpy as np
 
 from ..nn import recurrent
-from .layers import MASKS, ExportError, converts, describe
+from .layers import MASKS, ExportError, converts, describe, static
 
 _LSTM_TO_ONNX = [0, 3, 1, 2]  # glassnet's i, f, c, o blocks in ONNX's order i, o, f, c
 
@@ -87,7 +87,7 @@ _STEPS = {recurrent.SimpleRNN: _simple_rnn_step, recurrent.LSTM: _lstm_step, rec
 
 def _unrolled(g, layer, x, mask):
     """One group of nodes per time step; a masked step carries the previous state (m new + (1 - m) old)."""
-    steps = x.shape[1]
+    (steps,) = static(layer, x, [1], "is unrolled over the time steps under a mask")
     input_bias = layer.bias.data[0] if isinstance(layer, recurrent.GRU) else layer.bias.data
     xw = g.op("Add", g.op("MatMul", x.name, g.const(layer.kernel.data, "kernel")), g.const(input_bias, "bias"))
     batch = g.op("Shape", x.name, start=0, end=1)

@@ -55,8 +55,9 @@ def explain(target, x=None, y=None, learning_rate=0.1, max_neurons=8, max_inputs
         raise ValueError("explain(model, x, y) needs one sample x and its target y")
     if is_dense_stack(target):
         return explain_dense(target, x, y, learning_rate, max_neurons, max_inputs, neurons, digits)
-    kinds = sorted({type(layer).__name__ for layer in getattr(target, "layers", [target])})
-    raise ValueError(f"explain works on stacks of Dense layers; this model has {', '.join(kinds)}")
+    from .network import explain_network  # noqa: PLC0415
+
+    return explain_network(target, x, y, learning_rate=learning_rate, digits=digits, neurons=neurons, **options)
 
 
 def example(name, learning_rate=0.1):

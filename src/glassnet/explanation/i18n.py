@@ -29,6 +29,8 @@ PHRASES = {
         "note.twice": "{name} is used {count} times: its gradient is the sum of the contributions.",
         "note.dropout": "Dropout is shown as in training (mask drawn with seed {seed}); the loss and gradients "
                         "use the same mask.",
+        "note.batch1": "one sample: each feature's batch statistics run over one value, so xhat = 0",
+        "recurrent.step": "layer {n}: {kind}, time step {t} of {steps}, units {shown} of {units}",
         "more": "{arg} more terms",
         "position": "position",
         "time step": "time step",
@@ -58,6 +60,8 @@ PHRASES = {
         "note.penalty": "显示的损失和梯度不含权重惩罚项。",
         "note.twice": "{name} 被使用了 {count} 次:它的梯度是各部分贡献之和。",
         "note.dropout": "Dropout 按训练时的方式显示(掩码由种子 {seed} 生成);损失和梯度使用同一个掩码。",
+        "note.batch1": "只有一个样本:每个特征的批统计量只含一个值,所以 xhat = 0",
+        "recurrent.step": "第 {n} 层:{kind},第 {t} 个时间步(共 {steps} 步),显示单元 {shown}(共 {units} 个)",
         "more": "另外 {arg} 项",
         "position": "位置",
         "time step": "时间步",

@@ -43,10 +43,10 @@ def loss_value(loss_fn, out, t):
     return float(loss_fn(target, Tensor(out[None, :])).data)
 
 
-def loss_lines(loss_fn, out, names, t, digits=6, max_terms=8):
-    """The target, then ``L = formula = numbers = value`` for one sample."""
+def loss_lines(loss_fn, out, names, t, digits=6, max_terms=8, first=1):
+    """The target, then ``L = formula = numbers = value`` for one sample (outputs y1, y2, ... from ``first``)."""
     n = out.size
-    ys = ["y"] if n == 1 else [f"y{k + 1}" for k in range(n)]
+    ys = ["y"] if n == 1 else [f"y{k + first}" for k in range(n)]
     onehot = n > 1 and set(np.unique(t)) <= {0.0, 1.0} and t.sum() == 1
     lines = [Line("loss", text=("target.class", {"label": int(np.argmax(t)), "y": fmt(t, digits)}) if onehot
                   else ("target", {"y": fmt(t if n > 1 else t[0], digits)}))]
@@ -65,7 +65,7 @@ def loss_lines(loss_fn, out, names, t, digits=6, max_terms=8):
             formula, subst = "-" + terms[0], "-" + nums[0]
     elif kind in (losses_lib.CategoricalCrossentropy, losses_lib.SparseCategoricalCrossentropy):
         formula = f"-({' + '.join(f'{ys[k]}*log({a[k]})' for k in range(n))})" if n <= max_terms \
-            else f"-(y1*log({a[0]}) + ... + {ys[-1]}*log({a[-1]}))"
+            else f"-({ys[0]}*log({a[0]}) + ... + {ys[-1]}*log({a[-1]}))"
         hot = int(np.argmax(t))
         subst = f"-log({a[hot]}) = -log({fmt(out[hot], digits)})" if onehot else \
             f"-({' + '.join(f'{q[k]}*log({p[k]})' for k in range(n))})"

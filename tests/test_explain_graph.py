@@ -149,7 +149,7 @@ def test_formats_languages_and_cli(tmp_path, capsys):
     md, page, zh = e.render("markdown"), e.render("html", "zh"), e.render("text", "zh")
     assert r"$$\frac{\partial J}{\partial b} = \frac{\partial J}{\partial u} \cdot \frac{\partial u}{\partial b}" in md
     assert "<svg" in page and page.count('class="node"') == 7 and "<mfrac>" in page and "Noto Sans CJK SC" in page
-    assert "前向与反向传播" in zh and "反向传播(链式法则)" in zh
+    assert "前向与反向传播" in zh and "反向传播(链式法则)" in zh and "值 33" in page and "梯度 6" in page
     assert cli(["explain", "--example", "graph"]) == 0
     assert "dJ/dc = dJ/du * du/dc = 3*b = 3*3 = 9" in capsys.readouterr().out
     assert cli(["explain", "--example", "logistic", "--lang", "zh"]) == 0

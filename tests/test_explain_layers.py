@@ -159,6 +159,12 @@ def test_conv2d_pooling_batchnorm_dropout_softmax():
     explain(fresh, np.ones((3, 3, 1)), [1.0])
     assert fresh.layers[1].moving_mean.data.tolist() == [0.0, 0.0]  # the model is left as it was
     assert all(p.grad is None for p in fresh.parameters()) and fresh.layers[3].rng is rng
+    zh = e.render("text", "zh")
+    for word in ("y[2, 1, 1] 的窗口", "卷积核 W[..., 1]", "最大值来自 x[", "所有位置上 dL/dz 之和", "36 个值之和",
+                 "第 1 层:Conv2D,输出形状 (6, 6, 2) 中的位置 [2, 1, 1]", "目标类别 2"):
+        assert word in zh, word
+    for english in ("window", "kernel", "winner", "sum over", "sum of", "layer", "target", "more terms"):
+        assert english not in zh, english
 
 
 def test_conv1d_average_pooling_layer_norm():
@@ -183,6 +189,8 @@ def test_embedding_and_recurrent_layers():
         assert "y[4] = E[5] = [" in text and "dL/dE[5] = dL/dy[4] = [" in text
         assert "E[5] <- E[5] - eta*dL/dE[5]" in text
         check_recurrent_steps(model, ids, e)
+        zh = e.render("text", "zh")
+        assert "各时间步 x_t^T·dL/dz_t 之和" in zh and "第 4 步的编号" in zh and "sum over" not in zh
         if kind == "LSTM":
             for part in ("z_i = x_2·W_i + h_1·U_i + b_i", "i = sigmoid(z_i)", "g = tanh(z_g)", "c_2 = f*c_1 + i*g",
                          "h_2 = o*tanh(c_2)", "dL/dc_2 = dL/dh_2*o*(1 - tanh(c_2)^2)", "dL/dz_f = dL/df*f*(1 - f)"):

@@ -34,6 +34,10 @@ def explain(target, x=None, y=None, learning_rate=0.1, max_neurons=8, max_inputs
             list of indices from 0}``. Defaults to the first ``max_neurons`` of each layer.
         digits: significant digits printed; ``None`` prints each number exactly.
             Defaults to ``6``.
+        **options: for models with other layers than Dense: ``position`` (an output index
+            without the batch axis, or ``{layer number: index}``; default: the middle),
+            ``step`` (the time step of recurrent layers; default: the last) and
+            ``dropout_seed`` (the seed of the dropout masks shown; default: ``0``).
 
     Returns:
         An :class:`Explanation`; ``str()`` gives the text, ``.render("html", "zh")`` a page.
@@ -49,11 +53,14 @@ def explain(target, x=None, y=None, learning_rate=0.1, max_neurons=8, max_inputs
     if isinstance(target, Tensor):
         graph = build_graph(target)
         explanation = explain_graph(graph, digits=digits, max_nodes=max_nodes)
-        explanation.figure = to_svg(graph, max_nodes)
+        explanation.figure = lambda lang: to_svg(graph, max_nodes, lang)
         return explanation
     if x is None or y is None:
         raise ValueError("explain(model, x, y) needs one sample x and its target y")
-    if is_dense_stack(target):
+    unknown = sorted(set(options) - {"position", "step", "dropout_seed"})
+    if unknown:
+        raise TypeError(f"explain() got unexpected options {unknown}; expected position, step or dropout_seed")
+    if is_dense_stack(target):  # position and step have nothing to pick in Dense layers
         return explain_dense(target, x, y, learning_rate, max_neurons, max_inputs, neurons, digits)
     from .network import explain_network  # noqa: PLC0415
 

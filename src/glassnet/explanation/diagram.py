@@ -6,13 +6,14 @@ import html as html_lib
 import os
 
 from .graph import build_graph
-from .render import fmt
+from .i18n import check_lang, phrase
+from .render import CJK_FONTS, fmt
 
 BOX_W, BOX_H, GAP_X, GAP_Y, MARGIN = 170, 64, 60, 22, 20
 _FILL = {"leaf": "#dbeafe", "const": "#f1f5f9", "op": "#ffffff", "output": "#fde68a", "cut": "#f8fafc"}
 
 
-def layout(graph, max_nodes=40):
+def layout(graph, max_nodes=40, lang="en"):
     """Boxes ``{"node", "x", "y", "kind", "lines"}`` and arrows ``(from box, to box)``, plus the count of
     ops left out."""
     ops = graph.ops()
@@ -41,10 +42,10 @@ def layout(graph, max_nodes=40):
             is_op = id(n) in op_ids
             kind = "output" if n is graph.output else ("op" if is_op else
                                                      ("const" if n.op == "const" else ("leaf" if not n.op else "cut")))
-            head = f"{n.name} = {n.formula()}" if is_op else (n.name if n.op != "const" else "constant")
-            lines = [head, f"value {fmt(n.value, 4)}"]
+            head = f"{n.name} = {n.formula()}" if is_op else (n.name if n.op != "const" else phrase(lang, "d.constant"))
+            lines = [head, phrase(lang, "d.value", arg=fmt(n.value, 4))]
             if n.grad is not None:
-                lines.append(f"grad {fmt(n.grad, 4)}")
+                lines.append(phrase(lang, "d.grad", arg=fmt(n.grad, 4)))
             boxes[id(n)] = {"node": n, "x": MARGIN + (col - first) * (BOX_W + GAP_X),
                             "y": MARGIN + (30 if left_out else 0) + (tallest - len(members)) * (BOX_H + GAP_Y) / 2
                             + row * (BOX_H + GAP_Y), "kind": kind,
@@ -61,17 +62,18 @@ def _size(boxes):
     return (max(b["x"] for b in boxes) + BOX_W + MARGIN, max(b["y"] for b in boxes) + BOX_H + MARGIN)
 
 
-def to_svg(graph, max_nodes=40):
-    """The drawing as an SVG document (a string)."""
-    boxes, arrows, left_out = layout(graph, max_nodes)
+def to_svg(graph, max_nodes=40, lang="en"):
+    """The drawing as an SVG document (a string), its words in ``lang``."""
+    boxes, arrows, left_out = layout(graph, max_nodes, lang)
     width, height = _size(boxes)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif, {CJK_FONTS.replace(chr(34), "")}" '
+           'font-size="12">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#475569"/></marker></defs>']
     if left_out:
-        out.append(f'<text x="{MARGIN}" y="{MARGIN + 12}" fill="#475569">… {left_out} earlier ops not drawn '
-                   "(dashed boxes: their results)</text>")
+        out.append(f'<text x="{MARGIN}" y="{MARGIN + 12}" fill="#475569">'
+                   f'{html_lib.escape(phrase(lang, "d.left", arg=left_out))}</text>')
     for a, b in arrows:
         x0, y0, x1, y1 = a["x"] + BOX_W, a["y"] + BOX_H / 2, b["x"], b["y"] + BOX_H / 2
         out.append(f'<path d="M {x0} {y0} C {x0 + GAP_X / 2} {y0}, {x1 - GAP_X / 2} {y1}, {x1} {y1}" fill="none" '
@@ -88,7 +90,7 @@ def to_svg(graph, max_nodes=40):
     return "\n".join(out)
 
 
-def graph_diagram(tensor, path, max_nodes=40):
+def graph_diagram(tensor, path, max_nodes=40, lang="en"):
     """Draw the computation graph of the scalar Tensor ``tensor`` to ``path`` (``.svg`` or ``.png``).
 
     Args:
@@ -96,6 +98,8 @@ def graph_diagram(tensor, path, max_nodes=40):
             after ``backward(retain_graph=True)``).
         path: the file to write; the suffix picks SVG or PNG.
         max_nodes: ops drawn one box each; earlier ones are counted in a note. Defaults to ``40``.
+        lang: the words of an SVG, ``"en"`` or ``"zh"`` (a PNG is labelled in English, since
+            matplotlib may have no CJK font). Defaults to ``"en"``.
 
     Returns:
         The path written, as a string.
@@ -110,7 +114,7 @@ def graph_diagram(tensor, path, max_nodes=40):
         raise ValueError(f"graph_diagram writes .svg or .png files; received: path={str(path)!r}")
     graph = build_graph(tensor)
     if suffix == ".svg":
-        atomic_write(path, to_svg(graph, max_nodes).encode())
+        atomic_write(path, to_svg(graph, max_nodes, check_lang(lang)).encode())
         return str(path)
     return _png(graph, path, max_nodes)
 
@@ -128,7 +132,7 @@ def _png(graph, path, max_nodes):
     ax.set_ylim(height, 0)
     ax.set_axis_off()
     if left_out:
-        ax.text(MARGIN, MARGIN + 12, f"… {left_out} earlier ops not drawn (dashed boxes: their results)",
+        ax.text(MARGIN, MARGIN + 12, phrase("en", "d.left", arg=left_out),
                 fontsize=8, color="#475569")
     for a, b in arrows:
         ax.add_patch(FancyArrowPatch((a["x"] + BOX_W, a["y"] + BOX_H / 2), (b["x"], b["y"] + BOX_H / 2),

@@ -32,6 +32,22 @@ PHRASES = {
         "note.batch1": "one sample: each feature's batch statistics run over one value, so xhat = 0",
         "recurrent.step": "layer {n}: {kind}, time step {t} of {steps}, units {shown} of {units}",
         "more": "{arg} more terms",
+        "w.window": "window of y{arg}",
+        "w.win": "window",
+        "w.kernel": "kernel W[..., {arg}]",
+        "w.here": "dL/dW[..., {arg}] (this position)",
+        "w.allpos": "sum over all positions of {arg}",
+        "w.winner": "winner {arg}",
+        "w.sumof": "sum of the {arg} values",
+        "w.sumsq": "sum of (x - mu)^2",
+        "w.sum": "sum of {arg}",
+        "w.id": "id at step {arg}",
+        "w.fromstep": "from step {arg}",
+        "w.steps": "sum over the steps of {arg}",
+        "d.constant": "constant",
+        "d.value": "value {arg}",
+        "d.grad": "grad {arg}",
+        "d.left": "… {arg} earlier ops not drawn (dashed boxes: their results)",
         "position": "position",
         "time step": "time step",
         "neuron": "neuron",
@@ -63,6 +79,22 @@ PHRASES = {
         "note.batch1": "只有一个样本:每个特征的批统计量只含一个值,所以 xhat = 0",
         "recurrent.step": "第 {n} 层:{kind},第 {t} 个时间步(共 {steps} 步),显示单元 {shown}(共 {units} 个)",
         "more": "另外 {arg} 项",
+        "w.window": "y{arg} 的窗口",
+        "w.win": "窗口",
+        "w.kernel": "卷积核 W[..., {arg}]",
+        "w.here": "dL/dW[..., {arg}](此位置)",
+        "w.allpos": "所有位置上 {arg} 之和",
+        "w.winner": "最大值来自 {arg}",
+        "w.sumof": "{arg} 个值之和",
+        "w.sumsq": "(x - mu)^2 之和",
+        "w.sum": "{arg} 之和",
+        "w.id": "第 {arg} 步的编号",
+        "w.fromstep": "(来自第 {arg} 步)",
+        "w.steps": "各时间步 {arg} 之和",
+        "d.constant": "常数",
+        "d.value": "值 {arg}",
+        "d.grad": "梯度 {arg}",
+        "d.left": "… 前面 {arg} 个运算未画出(虚线框:它们的结果)",
         "position": "位置",
         "time step": "时间步",
         "neuron": "神经元",
@@ -73,7 +105,7 @@ PHRASES = {
 }
 
 LANGUAGES = tuple(PHRASES)
-_WORD = re.compile(r"<([a-z. ]+):([^<>]*)>")
+_WORD = re.compile(r"<([a-z. ]+):([^<>]*)>")  # <key:argument>
 
 
 def check_lang(lang):

@@ -106,8 +106,8 @@ def explain_conv(step, position=None):
     shown_kernel = kernel[0] if rank1 else kernel
     if c == 1:
         shown_window, shown_kernel = shown_window[..., 0], shown_kernel[..., 0]
-    lines.append(Line("forward", f"window of y{where}", "", "", shown_window))
-    lines.append(Line("forward", f"kernel W[..., {f}]", "", "", shown_kernel))
+    lines.append(Line("forward", f"<w.window:{where}>", "", "", shown_window))
+    lines.append(Line("forward", f"<w.kernel:{f}>", "", "", shown_kernel))
     names = [(f"x({at(r, q)}{'' if c == 1 else f',{ch}'})", f"w({at(r, q)}{'' if c == 1 else f',{ch}'})")
              for r in range(kh) for q in range(kw) for ch in range(c)]
     names = [(f"w({n[1][2:]}", n[0]) for n in names]
@@ -122,15 +122,15 @@ def explain_conv(step, position=None):
     dz = g * slope
     lines.append(Line("backward", "dL/dz", f"dL/dy * {act}'(z)", f"{step.n(g)}*{step.n(slope)}", dz,
                       (step.number, "dz", pos)))
-    lines.append(Line("backward", f"dL/dW[..., {f}] (this position)", "dL/dz * window", "",
+    lines.append(Line("backward", f"<w.here:{f}>", "dL/dz * <w.win:>", "",
                       dz * shown_window))
     zs = _pre_activation(act, y, gy)
     g_all = gy[..., f] * zs[..., f]
     db = float(g_all.sum())
-    lines.append(Line("backward", f"dL/db{f}", "sum over all positions of dL/dz", "", db, (step.number, "db", (f,))))
+    lines.append(Line("backward", f"dL/db{f}", "<w.allpos:dL/dz>", "", db, (step.number, "db", (f,))))
     dw00 = sum(float(g_all[p, q] * xpad[p * sh, q * sw, 0]) for p in range(oh) for q in range(ow))
     lines.append(Line("backward", f"dL/dW[0, 0, 0, {f}]" if not rank1 else f"dL/dW[0, 0, {f}]",
-                      "sum over all positions of dL/dz * x under w(0,0)", "", dw00,
+                      "<w.allpos:dL/dz * x>", "", dw00,
                       (step.number, "dW", (0, 0, 0, f))))
     _update(step, lines, "bias", b, f, f"b{f}") if layer.bias is not None else None
     return lines
@@ -186,7 +186,7 @@ def explain_pool(step, position=None):
         win = int(np.argmax(values))  # the first maximum, as PyTorch and glassnet's op
         lines.append(Line("forward", "y", f"max({listed})", f"max({numbers})", float(values[win]),
                           (step.number, "y", pos)))
-        lines.append(Line("forward", f"winner {name(*cells[win])}", "", "", float(values[win])))
+        lines.append(Line("forward", f"<w.winner:{name(*cells[win])}>", "", "", float(values[win])))
         grads = [g if k == win else 0.0 for k in range(len(cells))]
     else:
         lines.append(Line("forward", "y", f"({' + '.join(name(r, q) for r, q in cells)}) / {len(cells)}",
@@ -232,9 +232,9 @@ def explain_norm(step, position=None):
     if batch and n == 1:
         lines.append(Line("forward", text=("note.batch1", {})))
     listed = " + ".join(step.n(v) for v in group[:8]) + (f" + <more:{n - 8}>" if n > 8 else "")
-    lines.append(Line("forward", "mu", f"(sum of the {n} values) / {n}", f"({listed}) / {n}", mu,
+    lines.append(Line("forward", "mu", f"(<w.sumof:{n}>) / {n}", f"({listed}) / {n}", mu,
                       (step.number, "mean", pos)))
-    lines.append(Line("forward", "sigma^2", f"(sum of (x - mu)^2) / {n}", "", var, (step.number, "var", pos)))
+    lines.append(Line("forward", "sigma^2", f"(<w.sumsq:>) / {n}", "", var, (step.number, "var", pos)))
     lines.append(Line("forward", "xhat", "(x - mu) / sqrt(sigma^2 + eps)",
                       f"({step.n(group[k])} - {step.n(mu)}) / sqrt({step.n(var)} + {eps:g})", float(xhat[k]),
                       (step.number, "xhat", pos)))
@@ -249,11 +249,11 @@ def explain_norm(step, position=None):
                       "sqrt(sigma^2 + eps)", "", float(dx[k]), (step.number, "dx", pos)))
     if batch:
         if layer.gamma is not None:
-            lines.append(Line("backward", f"dL/dgamma{ch}", "sum of dL/dy*xhat", "", float((g_group * xhat).sum()),
+            lines.append(Line("backward", f"dL/dgamma{ch}", "<w.sum:dL/dy*xhat>", "", float((g_group * xhat).sum()),
                               (step.number, "dgamma", (ch,))))
             _update(step, lines, "gamma", gamma, ch, f"gamma{ch}")
         if layer.beta is not None:
-            lines.append(Line("backward", f"dL/dbeta{ch}", "sum of dL/dy", "", float(g_group.sum()),
+            lines.append(Line("backward", f"dL/dbeta{ch}", "<w.sum:dL/dy>", "", float(g_group.sum()),
                               (step.number, "dbeta", (ch,))))
             _update(step, lines, "beta", beta, ch, f"beta{ch}")
     else:
@@ -298,7 +298,7 @@ def explain_embedding(step, position=None):
     table = layer.embeddings.data.astype(np.float64)
     row = table[token]
     lines = [heading(step, "token", f"[{t}]"),
-             Line("forward", f"id at step {t}", "", "", token),
+             Line("forward", f"<w.id:{t}>", "", "", token),
              Line("forward", f"y[{t}]", f"E[{token}]", "", row, (step.number, "y", (t,)))]
     steps = [s for s in range(len(ids)) if ids[s] == token]
     gy = step.gy.reshape(len(ids), -1)

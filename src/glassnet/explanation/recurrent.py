@@ -138,14 +138,14 @@ def explain_recurrent(step, time_step=None, units_shown=None, limit=8):
                               (num, "gate", g, t)))
         lines.append(Line("forward", f"h_{t}", f"z*h_{t - 1} + (1 - z)*n", "", v(s["h"]), (num, "h", t)))
     # backward through step t
-    after = " + dL/dh_{t} from step {t1}".format(t=t, t1=t + 1) if t + 1 < steps_count else ""
+    after = f" + dL/dh_{t} <w.fromstep:{t + 1}>" if t + 1 < steps_count else ""
     lines.append(Line("backward", f"dL/dh_{t}", f"dL/dy_{t}{after}", "", v(s["dh"]), (num, "dh", t)))
     if kind == "SimpleRNN":
         slope = "1 - h^2" if act == "tanh" else "relu'(z)"
         lines.append(Line("backward", f"dL/dz_{t}", f"dL/dh_{t}*({slope})", "", v(s["dz"]), (num, "dz", "z", t)))
     elif kind == "LSTM":
         lines.append(Line("backward", "dL/do", f"dL/dh_{t}*tanh(c_{t})", "", v(s["do"]), (num, "dgate", "o", t)))
-        lines.append(Line("backward", f"dL/dc_{t}", f"dL/dh_{t}*o*(1 - tanh(c_{t})^2) + dL/dc_{t} from step {t + 1}",
+        lines.append(Line("backward", f"dL/dc_{t}", f"dL/dh_{t}*o*(1 - tanh(c_{t})^2) + dL/dc_{t} <w.fromstep:{t + 1}>",
                           "", v(s["dc"]), (num, "dc", t)))
         lines += [Line("backward", "dL/di", f"dL/dc_{t}*g", "", v(s["di"]), (num, "dgate", "i", t)),
                   Line("backward", "dL/df", f"dL/dc_{t}*c_{t - 1}", "", v(s["df"]), (num, "dgate", "f", t)),
@@ -165,8 +165,8 @@ def explain_recurrent(step, time_step=None, units_shown=None, limit=8):
     lines.append(Line("backward", f"dL/dx_{t}", "dL/dz·W^T", "", dxs[t], (num, "dx", (t,))))
     lines.append(Line("backward", f"dL/dh_{t - 1}", "dL/dz·U^T" + (" + dL/dh*z" if kind == "GRU" else ""), "",
                       v(s["dh_prev"]), (num, "dh_prev", t)))
-    total = "sum over the steps of "
-    lines.append(Line("backward", "dL/dW[0]", total + "x_t^T·dL/dz_t", "", dW[0], (num, "dW", "row0")))
-    lines.append(Line("backward", "dL/dU[0]", total + "h_(t-1)^T·dL/dz_t", "", dU[0], (num, "dU", "row0")))
-    lines.append(Line("backward", "dL/db", total + "dL/dz_t", "", db, (num, "db", "all")))
+    total = "<w.steps:"
+    lines.append(Line("backward", "dL/dW[0]", total + "x_t^T·dL/dz_t>", "", dW[0], (num, "dW", "row0")))
+    lines.append(Line("backward", "dL/dU[0]", total + "h_(t-1)^T·dL/dz_t>", "", dU[0], (num, "dU", "row0")))
+    lines.append(Line("backward", "dL/db", total + "dL/dz_t>", "", db, (num, "db", "all")))
     return lines

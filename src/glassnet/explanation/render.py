@@ -63,7 +63,7 @@ class Explanation:
     notes: list = field(default_factory=list)
     title: str = "title.network"
     digits: int = 6
-    figure: str = None  # an SVG drawing, shown in the HTML page
+    figure: object = None  # an SVG drawing for the HTML page: a string, or a function of the language
     params: dict = field(default_factory=dict)  # section heading arguments
 
     def section(self, name):
@@ -124,7 +124,7 @@ class Explanation:
         title = esc(self._title(lang))
         body = [f"<h1>{title}</h1>"]
         if self.figure:
-            body.append(f"<figure>{self.figure}</figure>")
+            body.append(f"<figure>{self.figure(lang) if callable(self.figure) else self.figure}</figure>")
         for sec in self.sections():
             body.append(f"<h2>{esc(self._heading(lang, sec))}</h2><ul>")
             for line in self.section(sec):

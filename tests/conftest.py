@@ -121,3 +121,19 @@ def playground_base():
     server.playground.stop.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def run_script():
+    """Run a Python file in this process and return what it printed (no interpreter start-up)."""
+    import contextlib  # noqa: PLC0415
+    import io  # noqa: PLC0415
+    import runpy  # noqa: PLC0415
+
+    def run(path):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(path), run_name="__main__")
+        return out.getvalue()
+
+    return run

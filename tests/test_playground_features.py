@@ -1,8 +1,6 @@
 """The playground's views beyond the basics, through the API: problem types, weights, feature
 maps, the digits mode's predictions and the exports (model file and Python script)."""
 import json
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
@@ -94,7 +92,7 @@ def test_digits_mode_predicts_a_drawing(base):
     {"dataset": "multi_gaussian", "hidden": [4, 2], "activation": "relu", "noise": 0.1},
     {"problem": "digits", "dataset": "digits", "hidden": [4], "batch_size": 100},
 ])
-def test_exports_load_back_and_the_script_retrains_the_same_network(base, tmp_path, config):
+def test_exports_load_back_and_the_script_retrains_the_same_network(base, tmp_path, config, run_script):
     sid, _ = session(base, **config)
     for _ in range(3):
         state = call(f"{base}/api/sessions/{sid}/step", {})[1]
@@ -105,9 +103,7 @@ def test_exports_load_back_and_the_script_retrains_the_same_network(base, tmp_pa
     assert [w["kernel"] for w in state["weights"]] == [np.round(d.kernel.data, 4).tolist() for d in model.layers]
     status, source = call(f"{base}/api/sessions/{sid}/export?format=python")
     (tmp_path / "train.py").write_bytes(source)
-    run = subprocess.run([sys.executable, str(tmp_path / "train.py")], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    words = run.stdout.split()
+    words = run_script(tmp_path / "train.py").split()
     assert words[:2] == ["epochs", "3"]
     # the script trains from scratch with the same seed, so it ends where the page's session did
     assert float(words[4]) == pytest.approx(state["train_loss"], abs=2e-6)

@@ -186,10 +186,15 @@ def test_html_page_in_a_browser_wraps_and_shows_the_drawing(tmp_path):
     model.compile(loss="binary_crossentropy")
     model.build((None, 8))
     (tmp_path / "wide.html").write_text(explain(model, np.linspace(-1, 1, 8), [1.0]).render("html"))
+    lstm = gn.Sequential([gn.nn.Embedding(5, 3), gn.nn.LSTM(6), gn.nn.Dense(2, activation="softmax")], seed=0)
+    lstm.compile(loss="sparse_categorical_crossentropy")
+    lstm.build((None, 4))
+    lstm.built = True
+    (tmp_path / "lstm.html").write_text(explain(lstm, np.array([1, 2, 3, 4]), [1]).render("html", "zh"))
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 700, "height": 900})
-        for name in ("graph", "graph-zh", "wide"):
+        for name in ("graph", "graph-zh", "wide", "lstm"):
             page.goto((tmp_path / f"{name}.html").as_uri())
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{name}: the page is {overflow}px wider than the window"

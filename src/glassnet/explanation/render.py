@@ -162,15 +162,19 @@ class Explanation:
         return self.to_text()
 
 
-def _chunks(text, terms=2):
-    """``text`` cut after every few top-level ``+`` terms."""
-    depth, cuts, count = 0, [], 0
+def _chunks(text, terms=2, items=4):
+    """``text`` cut after every few top-level ``+`` terms and every few items of a vector."""
+    depth, cuts, count, listed = 0, [], 0, 0
     for i, ch in enumerate(text):
         depth += ch in "([" and 1 or (ch in ")]" and -1 or 0)
         if ch == "+" and depth == 0 and text[i - 1:i] == " ":
             count += 1
             if count % terms == 0:
                 cuts.append(i)
+        elif ch == "," and depth > 0 and text[i + 1:i + 2] == " ":
+            listed += 1
+            if listed % items == 0:
+                cuts.append(i + 1)
     pieces, start = [], 0
     for cut in cuts:
         pieces.append(text[start:cut].strip())

@@ -214,6 +214,12 @@ def test_digits_pad_predicts_while_drawing(base, browser):
     shown = page.evaluate("[...document.querySelectorAll('.unit[data-activation]')].map((u) => Number(u.dataset.activation))")
     assert shown == pytest.approx(answer["hidden"][0], abs=1e-4) and len(shown) == 8  # every hidden unit
     assert page.locator("#probabilities div").count() == 10
+    # the input column shows the 8x8 picture the network read: each cell's grey level is its pixel
+    grey = page.evaluate("""(() => {
+        const d = document.getElementById('pad-view').getContext('2d').getImageData(0, 0, 64, 64).data;
+        return [...Array(64).keys()].map((k) => d[((Math.floor(k / 8) * 8 + 4) * 64 + (k % 8) * 8 + 4) * 4]);
+    })()""")
+    assert np.abs(np.array(grey) - np.round(255 * np.array(pixels))).max() <= 1 and max(grey) > 128
     assert screenshot(page, "playground-digits.png").stat().st_size > 10_000
     assert errors == []
     page.close()

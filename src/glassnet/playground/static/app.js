@@ -28,9 +28,14 @@ function writeUrl() {
 
 function message(text) { $("message").textContent = text || ""; }
 
+// Every request of the page goes through here: a GET without a body, a POST with a JSON body.
+function request(path, body, extra = {}) {
+  return fetch(path, body === undefined ? extra : {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(body), ...extra});
+}
+
 async function api(path, body) {
-  const response = await fetch(path, body === undefined ? {} : {method: "POST",
-    headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const response = await request(path, body);
   const data = await response.json();
   if (!response.ok) throw new Error(data.error || response.statusText);
   return data;
@@ -123,7 +128,7 @@ function buildNetwork(s) {
   const hidden = s.weights.slice(0, -1).map((w) => w.bias.length);
   const inputs = digitsMode ? [] : s.config.features.map((f) => node("input", `in:${f}`, 36));
   inputs.forEach((n, i) => { n.title = s.config.features[i]; });
-  box.appendChild(column(digitsMode ? "64 pixels" : "inputs", inputs, "io"));
+  box.appendChild(column(digitsMode ? ["64 pixels", padView()] : "inputs", inputs, "io"));
   hidden.forEach((units, l) => {
     const nodes = [];
     for (let j = 0; j < units; j++) {
@@ -204,7 +209,7 @@ async function explainPoint() {
   if (!point) return;
   const url = `/api/sessions/${session}/explain?x1=${point[0]}&x2=${point[1]}&format=html`;
   try {
-    const response = await fetch(url);
+    const response = await request(url);
     const html = await response.text();
     if (!response.ok) throw new Error(JSON.parse(html).error);
     $("explanation").srcdoc = html;
@@ -285,7 +290,8 @@ function setup() {
   $("explain").onclick = explainPoint;
   $("close-explanation").onclick = () => { $("explanation-panel").hidden = true; };
   // NOTE: a closed or reloaded page pauses its session, so no training runs for a page nobody sees.
-  addEventListener("pagehide", () => { if (session) navigator.sendBeacon(`/api/sessions/${session}/pause`, "{}"); });
+  // (keepalive lets the request outlive the page)
+  addEventListener("pagehide", () => { if (session) request(`/api/sessions/${session}/pause`, {}, {keepalive: true}); });
   setupPad();
   syncControls();
   writeUrl();

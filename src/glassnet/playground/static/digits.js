@@ -17,6 +17,27 @@ function unit(l, j) {
   return div;
 }
 
+// the drawing as the network reads it: 8x8 grey levels (no links start here: 64 would hide the rest)
+function padView() {
+  const canvas = document.createElement("canvas");
+  canvas.id = "pad-view";
+  canvas.width = canvas.height = 64;
+  paintPadView(canvas);
+  return canvas;
+}
+
+function paintPadView(canvas = $("pad-view")) {
+  if (!canvas) return;
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "black";
+  ctx.fillRect(0, 0, 64, 64);
+  (lastPixels || []).forEach((v, k) => {
+    const g = Math.round(255 * v);
+    ctx.fillStyle = `rgb(${g},${g},${g})`;
+    ctx.fillRect((k % 8) * 8, Math.floor(k / 8) * 8, 8, 8);
+  });
+}
+
 function outputUnit(d) {
   const div = document.createElement("div");
   div.className = "node unit output-digit";
@@ -67,6 +88,7 @@ function showAnswer() {
   $("probabilities").innerHTML = answer ? answer.probabilities.map((p, d) =>
     `<div class="${d === answer.prediction ? "best" : ""}">${d} <span class="bar" style="width:${(100 * p).toFixed(1)}px">` +
     `</span> ${(100 * p).toFixed(1)}%</div>`).join("") : "";
+  paintPadView();
   if (state) paintNetwork(state);
 }
 

@@ -221,6 +221,9 @@ def test_digits_pad_predicts_while_drawing(base, browser):
     })()""")
     assert np.abs(np.array(grey) - np.round(255 * np.array(pixels))).max() <= 1 and max(grey) > 128
     assert screenshot(page, "playground-digits.png").stat().st_size > 10_000
+    page.click("#explain-digit")  # the drawing explained beside the network
+    page.frame_locator("#explanation").locator("text=64-8-10 network").first.wait_for()
+    assert page.text_content("#explained-point") == f"the drawing, as a {answer['prediction']}"
     assert errors == []
     page.close()
 
@@ -233,6 +236,7 @@ def test_explain_this_point_opens_inside_the_page(base, browser):
     frame = page.frame_locator("#explanation")
     frame.locator("text=Forward pass").first.wait_for()
     assert page.is_visible("#explanation-panel") and popups == []
+    assert page.text_content("#explained-point") == "the point " + page.text_content("#point")
     assert frame.locator("math").count() > 0
     page.click("#close-explanation")
     assert not page.is_visible("#explanation-panel")

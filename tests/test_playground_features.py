@@ -81,6 +81,10 @@ def test_digits_mode_predicts_a_drawing(base):
                          (None, "received NoneType")]:
         status, body = call(f"{base}/api/sessions/{sid}/predict", {"pixels": bad})
         assert status == 400 and __import__("re").search(message, body["error"]), body
+    status, page = call(f"{base}/api/sessions/{sid}/explain_digit", {"pixels": zero.tolist(), "format": "text"})
+    assert status == 200 and b"One training step of a 64-6-10 network" in page
+    status, body = call(f"{base}/api/sessions/{sid}/explain_digit", {"pixels": zero.tolist(), "lang": "fr"})
+    assert status == 400 and "lang must be one of" in body["error"]
     plane, _ = session(base)
     status, body = call(f"{base}/api/sessions/{plane}/predict", {"pixels": zero.tolist()})
     assert status == 400 and "problem is classification" in body["error"]

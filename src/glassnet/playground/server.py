@@ -13,6 +13,7 @@ API (JSON unless said):
   GET  /api/sessions/ID/explain?x1=..&x2=..&format=html|text|markdown&lang=en|zh
   GET  /api/sessions/ID/export?format=model|python   a glassnet model file, or a script that rebuilds it
   POST /api/sessions/ID/predict         body: {"pixels": 64 numbers in [0, 1]} (digits mode)
+  POST /api/sessions/ID/explain_digit   body: {"pixels", "format", "lang"}: explain a drawing (digits mode)
   GET  /  and  /static/NAME             the page, from the package's own files only
 """
 import json
@@ -30,6 +31,8 @@ from .session import Config, ConfigError, Session
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_SESSIONS = 32
 MAX_BODY = 64 * 1024
+TEXT_TYPES = {"html": "text/html; charset=utf-8", "text": "text/plain; charset=utf-8",
+              "markdown": "text/plain; charset=utf-8"}
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 
@@ -129,12 +132,9 @@ class Handler(BaseHTTPRequestHandler):
                 if action == "neuron":
                     return self._send(200, session.neuron(int(_int(query, "layer")), int(_int(query, "index"))))
                 if action == "explain":
-                    fmt = query.get("format", "html")
-                    if fmt not in ("html", "text", "markdown"):
-                        raise ConfigError(f"format must be html, text or markdown; received {fmt!r}")
+                    fmt = _format(query.get("format", "html"))
                     text = session.explain([_float(query, "x1"), _float(query, "x2")], fmt, query.get("lang", "en"))
-                    return self._send(200, text, "text/html; charset=utf-8" if fmt == "html"
-                                      else "text/plain; charset=utf-8")
+                    return self._send(200, text, TEXT_TYPES[fmt])
                 if action == "export":
                     return self._export(session, query.get("format", "model"))
             return self._error(404, f"no such resource: {url.path}")
@@ -167,8 +167,13 @@ class Handler(BaseHTTPRequestHandler):
                     session.step(1)
                 elif action == "reset":
                     session.reset()
-                elif action == "predict":
-                    return self._send(200, session.predict_digit(body.get("pixels") if isinstance(body, dict) else body))
+                elif action in ("predict", "explain_digit"):
+                    body = body if isinstance(body, dict) else {}
+                    if action == "predict":
+                        return self._send(200, session.predict_digit(body.get("pixels")))
+                    fmt = _format(body.get("format", "html"))
+                    return self._send(200, session.explain_digit(body.get("pixels"), fmt, body.get("lang", "en")),
+                                      TEXT_TYPES[fmt])
                 else:
                     return self._error(404, f"unknown action {action!r}")
                 return self._send(200, session.snapshot())
@@ -214,6 +219,12 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(0.15)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def _format(fmt):
+    if fmt not in TEXT_TYPES:
+        raise ConfigError(f"format must be html, text or markdown; received {fmt!r}")
+    return fmt
 
 
 def _int(query, name):

@@ -283,15 +283,30 @@ class Session:
             return [f"pixel {r},{c}" for r in range(8) for c in range(8)]
         return list(self.config.features)
 
+    def _pad(self, pixels, action):
+        if self.config.problem != "digits":
+            raise ConfigError(f"{action} reads a drawn digit; this session's problem is {self.config.problem}")
+        try:
+            return digits.read_pad(pixels)
+        except digits.PadError as err:
+            raise ConfigError(str(err)) from None
+
     def predict_digit(self, pixels):
         """What the network makes of a drawing (digits mode): see :func:`digits.predict`."""
         with self.lock:
-            if self.config.problem != "digits":
-                raise ConfigError(f"predict reads a drawn digit; this session's problem is {self.config.problem}")
-            try:
-                return digits.predict(self.model, digits.read_pad(pixels))
-            except digits.PadError as err:
-                raise ConfigError(str(err)) from None
+            return digits.predict(self.model, self._pad(pixels, "predict"))
+
+    def explain_digit(self, pixels, fmt="html", lang="en"):
+        """One training step on a drawing, labelled with the digit the network predicts for it."""
+        with self.lock:
+            row = self._pad(pixels, "explain_digit")
+            label = int(self.model.predict(row).argmax())
+            explanation = explain(self.model, row[0], [label], learning_rate=self.config.learning_rate,
+                                  max_neurons=MAX_NEURONS)
+        try:
+            return explanation.render(fmt, lang)
+        except ValueError as err:  # an unknown lang or format
+            raise ConfigError(str(err)) from None
 
     def explain(self, point, fmt="html", lang="en"):
         with self.lock:

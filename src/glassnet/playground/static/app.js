@@ -205,17 +205,26 @@ function resizeLayer(l, delta) {
   change("hidden", sizes.join(","));
 }
 
-async function explainPoint() {
-  if (!point) return;
-  const url = `/api/sessions/${session}/explain?x1=${point[0]}&x2=${point[1]}&format=html`;
+// An explanation from the server (HTML), shown in the panel beside the network.
+async function explainInPage(path, body, what) {
   try {
-    const response = await request(url);
+    const response = await request(path, body);
     const html = await response.text();
     if (!response.ok) throw new Error(JSON.parse(html).error);
     $("explanation").srcdoc = html;
-    $("explained-point").textContent = $("point").textContent;
+    $("explained-point").textContent = what;
     $("explanation-panel").hidden = false;
   } catch (err) { message(err.message); }
+}
+
+function explainPoint() {
+  if (point) explainInPage(`/api/sessions/${session}/explain?x1=${point[0]}&x2=${point[1]}&format=html`, undefined,
+    `the point ${$("point").textContent}`);
+}
+
+function explainDrawing() {
+  if (lastPixels) explainInPage(`/api/sessions/${session}/explain_digit`, {pixels: lastPixels, format: "html"},
+    `the drawing, as a ${$("prediction").textContent}`);
 }
 
 // -- controls ------------------------------------------------------------------------------
@@ -288,6 +297,7 @@ function setup() {
     if (state) render(state);
   };
   $("explain").onclick = explainPoint;
+  $("explain-digit").onclick = explainDrawing;
   $("close-explanation").onclick = () => { $("explanation-panel").hidden = true; };
   // NOTE: a closed or reloaded page pauses its session, so no training runs for a page nobody sees.
   // (keepalive lets the request outlive the page)

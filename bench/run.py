@@ -1,7 +1,8 @@
 """The whole benchmark suite in one command: python bench/run.py [--quick]
 
-Runs bench/mlp.py (MLP epochs, predict, `glassnet train`) and bench/networks.py (CNN, LSTM and
-GAN steps), printing both tables and writing their JSON (and PNG) to bench/results/.
+Runs bench/mlp.py (MLP epochs, predict, `glassnet train`), bench/networks.py (CNN, LSTM and
+GAN steps) and bench/sklearn_mlp.py (glassnet.sklearn.MLPClassifier against scikit-learn's),
+printing the tables and writing their JSON (and PNG) to bench/results/.
 """
 import argparse
 import os
@@ -11,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import mlp  # noqa: E402
 import networks  # noqa: E402
+import sklearn_mlp  # noqa: E402
 
 
 def main(argv=None):
@@ -22,6 +24,8 @@ def main(argv=None):
     mlp.main([*extra, "--out", args.out])
     print()
     networks.main([*extra, "--out", args.out])
+    print()
+    sklearn_mlp.main([*extra, "--out", args.out])
 
 
 if __name__ == "__main__":

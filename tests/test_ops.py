@@ -25,6 +25,7 @@ def distinct(shape, rng):
 IDX = np.array([0, 2, 0, 1, 2, 2])  # repeated indices: backward must scatter-add
 
 # name, glassnet fn, torch fn, input shapes, input maker
+SIGMOID_T = np.array([[0.0, 1.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0], [0.3, 0.0, 1.0, 0.5]])
 CASES = [
     ("add_broadcast", lambda a, b: a + b, lambda a, b: a + b, [(3, 1, 4), (5, 4)], normal),
     ("sub_broadcast", lambda a, b: a - b, lambda a, b: a - b, [(3, 1, 4), (5, 4)], normal),
@@ -105,6 +106,13 @@ CASES = [
     ("softmax_xent_probs", lambda z: F.softmax_cross_entropy(z, np.full((3, 4), 0.25)),
      lambda z: torch.nn.functional.cross_entropy(z, torch.full((3, 4), 0.25, dtype=torch.float64),
                                                  reduction="none"), [(3, 4)], normal),
+    ("sigmoid_xent", lambda z: F.sigmoid_cross_entropy(z, SIGMOID_T),
+     lambda z: torch.nn.functional.binary_cross_entropy_with_logits(z, torch.tensor(SIGMOID_T),
+                                                                    reduction="none").sum(1), [(3, 4)], normal),
+    ("sigmoid_xent_mean", lambda z: F.sigmoid_cross_entropy(z * 20, SIGMOID_T, mean=True),
+     lambda z: torch.nn.functional.binary_cross_entropy_with_logits(z * 20, torch.tensor(SIGMOID_T),
+                                                                    reduction="sum") / 3, [(3, 4)], normal),
+    ("linear_one_unit", F.linear, lambda x, w, b: x @ w + b, [(5, 3), (3, 1), (1,)], normal),
 ]
 IDS = [c[0] for c in CASES]
 

@@ -230,3 +230,14 @@ def softmax_cross_entropy(logits, target, axis=-1, mean=False):
     """
     t = target.data if isinstance(target, Tensor) else target
     return ops.SoftmaxCrossEntropy(t, axis, mean)(_t(logits))
+
+
+def sigmoid_cross_entropy(logits, target, mean=False):
+    """Per-sample binary cross-entropy of ``sigmoid(logits)``, summed over the outputs (their
+    batch mean with ``mean``); ``logits`` and ``target`` have shape (n, outputs)."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    logits = _t(logits)
+    if logits.ndim != 2 or t.shape != logits.shape:
+        raise ValueError(f"sigmoid_cross_entropy expects logits and target of one shape (n, outputs); "
+                         f"received logits {logits.shape} and target {t.shape}")
+    return ops.SigmoidCrossEntropy(t, mean)(logits)

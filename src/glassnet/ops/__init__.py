@@ -2,7 +2,7 @@
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .function import Function, unbroadcast
 from .conv import Conv2D, Conv2DTranspose, Pool2D, UpSample2D
-from .fused import Linear, SoftmaxCrossEntropy
+from .fused import Linear, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .recurrent import GRUOp, LSTMOp, SimpleRNNOp
 from .math import (Abs, Add, Clip, Div, Exp, Log, MatMul, Max, Maximum, Mean, Mul, Neg, Pow,
                    Sqrt, Sub, Sum, Where)
@@ -13,6 +13,6 @@ __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Maximum", "Where", "Exp", "Log", "Sqrt", "Abs",
     "Clip", "MatMul", "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Concatenate",
     "Stack", "Pad", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus", "Softmax",
-    "LogSoftmax", "GELU", "Linear", "SoftmaxCrossEntropy", "Conv2D", "Conv2DTranspose", "Pool2D",
+    "LogSoftmax", "GELU", "Linear", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "Conv2D", "Conv2DTranspose", "Pool2D",
     "UpSample2D", "SimpleRNNOp", "LSTMOp", "GRUOp",
 ]

@@ -100,12 +100,11 @@ class MLPNetwork:
         ``target``: integer labels for softmax, else an array shaped like ``z``.
         """
         kind = self.out_activation
-        if kind == "softmax":
+        if kind in ("softmax", "logistic"):  # the log-loss from the logits, one fused op
+            loss = F.softmax_cross_entropy if kind == "softmax" else F.sigmoid_cross_entropy
             if sample_weight is None:
-                return F.softmax_cross_entropy(z, target, mean=True), 1.0
-            per = F.softmax_cross_entropy(z, target)
-        elif kind == "logistic":  # log-loss from the logits: softplus(z) - t z
-            per = (F.softplus(z) - z * target).sum(axis=1)
+                return loss(z, target, mean=True), 1.0
+            per = loss(z, target)
         elif kind == "exp":  # Poisson deviance up to a constant: exp(z) - t z
             per = (F.exp(z) - z * target).sum(axis=1)
         else:

@@ -32,7 +32,7 @@ def _dense():
 def _recurrent():
     model = gn.Sequential([nn.LSTM(3), nn.Dense(2, activation="softmax")], seed=1)
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
-    model.fit(X.reshape(40, 2, 2), Y[:, :2], epochs=1, verbose=0, seed=0)
+    model.fit(X.reshape(40, 2, 2), np.eye(2)[np.arange(40) % 2], epochs=1, verbose=0, seed=0)
     return model
 
 
@@ -104,7 +104,8 @@ def test_truncations_and_bit_flips(originals, tmp_path, edge_cases):
     cases.assert_clean()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_hypothesis_damage(originals, tmp_path, edge_cases, data):
     cases = edge_cases("model files")

@@ -14,6 +14,10 @@ def as_features(x, name="x", dtype=np.float32):
         raise ValueError(f"{name} must have a batch dimension; received a scalar")
     if len(arr) == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}); need at least one sample")
+    if arr.ndim == 1:
+        raise ValueError(f"{name} must have a sample axis and a feature axis; received {name} with shape "
+                         f"{arr.shape}. For one feature per sample use {name}.reshape(-1, 1); for one sample, "
+                         f"{name}.reshape(1, -1)")
     arr = arr.astype(dtype, copy=False) if arr.dtype != dtype else arr
     _check_finite(arr, name)
     return arr
@@ -21,7 +25,10 @@ def as_features(x, name="x", dtype=np.float32):
 
 def as_targets(y, n, name="y"):
     """``y`` as a finite numeric array with ``n`` samples (labels keep their integer dtype)."""
-    arr = np.asarray(y)
+    try:
+        arr = np.asarray(y)
+    except Exception as err:  # noqa: BLE001 - any conversion failure is the user's input
+        raise ValueError(f"{name} must be array-like; could not convert it: {err}") from None
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric; received an array of dtype {arr.dtype}")
     if arr.ndim == 0 or len(arr) != n:
@@ -56,6 +63,27 @@ def positive_int(name, value, allow_zero=False):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}; received: {name}={value!r}")
     return int(value)
+
+
+def one_of(name, value, allowed):
+    """``value`` if it is one of ``allowed`` (compared by type and value), else a clear error."""
+    if not any(type(value) is type(a) and value == a for a in allowed):
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; received: {name}={value!r}")
+    return value
+
+
+def as_class_weight(class_weight):
+    """``{class index: weight}`` with int keys and finite weights >= 0, else a clear error."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict mapping class index to weight; received: "
+                        f"class_weight={class_weight!r:.80}")
+    for cls, weight in class_weight.items():
+        if isinstance(cls, bool) or not isinstance(cls, (int, np.integer)) or cls < 0:
+            raise ValueError(f"class_weight keys must be class indices (integers >= 0); received key {cls!r}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(weight) or weight < 0:
+            raise ValueError(f"class_weight values must be finite numbers >= 0; received {cls}: {weight!r}")
+    return class_weight
 
 
 def class_labels(y):

@@ -12,7 +12,8 @@ import numpy as np
 from . import metrics as metrics_lib
 from . import optim
 from .callbacks import CallbackList, History, ProgressBar
-from .data_checks import as_features, as_sample_weight, as_targets, class_labels, positive_int
+from .data_checks import (as_class_weight, as_features, as_sample_weight, as_targets, class_labels, one_of,
+                          positive_int)
 from .nn import losses as losses_lib
 from .nn.layers import Layer
 from .nn.module import evaluating, sum_penalties
@@ -56,6 +57,9 @@ class Model(Layer):
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'")
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics must be a list of metric names or Metric objects; received: "
+                            f"metrics={metrics!r:.80}")
         self.optimizer = optim.get(optimizer)
         self.loss = losses_lib.get(loss)
         self.metrics = [metrics_lib.get(m) for m in (metrics or [])]
@@ -142,6 +146,10 @@ class Model(Layer):
             raise ValueError(f"initial_epoch must be less than epochs (training runs epochs initial_epoch to "
                              f"epochs - 1); received: initial_epoch={initial_epoch}, epochs={epochs}")
         batch_size = len(x) if batch_size is None else positive_int("batch_size", batch_size)
+        verbose = 1 if verbose == "auto" else one_of("verbose", verbose, (0, 1, 2, False, True, "auto"))
+        one_of("shuffle", shuffle, (True, False))
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks must be a list of Callback objects; received: callbacks={callbacks!r:.80}")
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer,
                                                                                    np.floating)) \
                 or not 0 <= validation_split < 1:
@@ -156,7 +164,7 @@ class Model(Layer):
             x, y = x[:-n_val], y[:-n_val]
             sample_weight = None if sample_weight is None else sample_weight[:-n_val]
         if class_weight is not None:
-            sample_weight = self._class_weights(class_weight, y, sample_weight)
+            sample_weight = self._class_weights(as_class_weight(class_weight), y, sample_weight)
         if validation_data is not None:
             validation_data = self._check_validation(validation_data)
         self._ensure_built(Tensor(x[:1]))
@@ -187,7 +195,9 @@ class Model(Layer):
                 if validation_data is not None and self.stop_now:  # stopped mid-epoch (TerminateOnNaN)
                     logs.update({f"val_{k}": float("nan") for k in ("loss", *(m.name for m in self.metrics))})
                 elif validation_data is not None:
-                    val = self.evaluate(*validation_data, batch_size=max(batch_size, 256), return_dict=True)
+                    x_val, y_val, w_val = validation_data
+                    val = self.evaluate(x_val, y_val, batch_size=max(batch_size, 256), sample_weight=w_val,
+                                        return_dict=True)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 cbs.call("on_epoch_end", epoch, logs)
                 if self.stop_training:
@@ -254,7 +264,10 @@ class Model(Layer):
             raise ValueError("validation_data must be a tuple (x_val, y_val); received "
                              f"{type(validation_data).__name__}")
         x_val = as_features(validation_data[0], "validation_data x", self.dtype)
-        return x_val, as_targets(validation_data[1], len(x_val), "validation_data y")
+        y_val = as_targets(validation_data[1], len(x_val), "validation_data y")
+        w_val = as_sample_weight(validation_data[2], len(x_val), "validation_data sample_weight") \
+            if len(validation_data) == 3 else None
+        return x_val, y_val, w_val
 
     def _check_fits(self, x, y):
         """Run the first samples through the network and the loss: shape and label
@@ -262,10 +275,16 @@ class Model(Layer):
         # NOTE: in training mode dropout would draw random numbers and break exact resumption
         with evaluating(), no_grad():
             out = self._forward_for_loss(Tensor(x[:2]))
-        if isinstance(self.loss, losses_lib.Loss):
+        if not isinstance(self.loss, losses_lib.Loss):
+            return None
+        try:
             # The whole target, checked and converted once: the batches reuse it.
             return self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
-        return None
+        except ValueError as err:
+            if x.ndim > 2 and out.ndim > max(y.ndim, 2):
+                raise ValueError(f"{err}. The network keeps the extra axes of x (shape {x.shape}): Dense acts "
+                                 "on the last axis only; add a Flatten() layer before the first Dense layer") from None
+            raise
 
     def _class_weights(self, class_weight, y, sample_weight):
         labels = class_labels(y)

@@ -55,6 +55,12 @@ class Sequential(Model):
             self.build((None, first.input_dim))
             self.built = True
 
+    def build(self, input_shape):
+        if not self.layers:
+            raise ValueError("this Sequential model has no layers: give them to Sequential([...]) or add them "
+                             "with model.add(layer) before build, fit, evaluate or predict")
+        super().build(input_shape)
+
     def forward(self, x, logits=False):
         """Run every layer; with ``logits`` the last Dense layer skips its activation."""
         if not isinstance(x, Tensor):

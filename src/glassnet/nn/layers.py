@@ -123,8 +123,7 @@ class Dense(Layer):
 
     def forward(self, x, apply_activation=True):
         if x.shape[-1:] != (self.input_dim,):
-            raise ValueError(f"{self._label()} expects {self.input_dim} input features, "
-                             f"got x with shape {x.shape}")
+            self._wrong_input(x)
         # NOTE: the op directly: the shapes were checked just above.
         if apply_activation and self.activation is F.relu:
             op = ops.Linear(relu=True)
@@ -134,7 +133,7 @@ class Dense(Layer):
 
     def infer(self, x):
         if x.shape[-1:] != (self.input_dim,):
-            raise ValueError(f"{self._label()} expects {self.input_dim} input features, got x with shape {x.shape}")
+            self._wrong_input(x)
         y = x @ self.kernel.data
         if self.bias is not None:
             y += self.bias.data
@@ -143,6 +142,13 @@ class Dense(Layer):
 
     def _label(self):
         return f"Dense layer {self.name!r}" if self.name else "Dense"
+
+    def _wrong_input(self, x):
+        hint = ""
+        if x.ndim > 2:
+            hint = (f"; Dense acts on the last axis only: add a Flatten() layer before it to turn samples of shape "
+                    f"{x.shape[1:]} into {int(np.prod(x.shape[1:]))} features")
+        raise ValueError(f"{self._label()} expects {self.input_dim} input features, got x with shape {x.shape}{hint}")
 
     def _penalties(self):
         if self.kernel_regularizer is not None and self.kernel is not None:

@@ -127,6 +127,15 @@ class _ProbabilisticLoss(Loss):
         super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
 
+    def _probabilities(self, p):
+        """``p``, after checking that it holds probabilities (NaN passes: divergence is reported elsewhere)."""
+        if p.size and (p.data.min() < -1e-6 or p.data.max() > 1 + 1e-6):
+            raise ValueError(f"{self.name}: y_pred must hold probabilities in [0, 1], but it holds values from "
+                             f"{p.data.min():.4g} to {p.data.max():.4g}. If the model outputs logits (no sigmoid "
+                             f"or softmax at the end), use {type(self).__name__}(from_logits=True), or end the "
+                             "model with that activation")
+        return p
+
     def fused_mean(self, t, p):
         if self.from_logits and isinstance(self, (CategoricalCrossentropy, SparseCategoricalCrossentropy)):
             return F.softmax_cross_entropy(p, t, mean=True)
@@ -139,12 +148,28 @@ class BinaryCrossentropy(_ProbabilisticLoss):
 
     With ``from_logits=True`` it takes z with p = sigmoid(z) and computes the
     stable ``softplus(z) - t z``.
+
+    Raises:
+        ValueError: y_true holds values outside [0, 1] (the message suggests the
+            hinge or sparse loss where they fit); y_pred holds values outside
+            [0, 1] without ``from_logits=True``.
     """
+
+    def prepare_target(self, t, y_pred):
+        t = super().prepare_target(t, y_pred)
+        if t.size and (t.min() < 0 or t.max() > 1):
+            values = np.unique(t)
+            hint = ("; for labels in {-1, 1} use loss='hinge'" if set(values.tolist()) <= {-1, 1}
+                    else "; for class indices use loss='sparse_categorical_crossentropy'"
+                    if np.all(values == np.round(values)) and values.min() >= 0 else "")
+            raise ValueError(f"{self.name}: y_true must hold labels in [0, 1] (0 or 1, or probabilities); "
+                             f"received values from {t.min():g} to {t.max():g}{hint}")
+        return t
 
     def per_element(self, t, p):
         if self.from_logits:
             return F.softplus(p) - p * t
-        p = F.clip(p, EPSILON, 1 - EPSILON)
+        p = F.clip(self._probabilities(p), EPSILON, 1 - EPSILON)
         return -(F.log(p) * t + F.log(1 - p) * (1 - t))
 
 
@@ -153,12 +178,34 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
     """-sum_k t_k log p_k over the class axis; t one-hot or probabilities.
 
     From probabilities, p is renormalised (by a row sum clipped to at least 1e-7,
-    so an all-zero row stays finite) and clipped to [1e-7, 1] (as Keras does); from logits it is the fused, stable softmax cross-entropy.
+    so an all-zero row stays finite) and clipped to [1e-7, 1] (as Keras does);
+    from logits it is the fused, stable softmax cross-entropy.
+
+    Raises:
+        ValueError: y_true holds integer labels (use the sparse loss) or rows that
+            are not distributions; y_pred holds values outside [0, 1] without
+            ``from_logits=True``.
     """
+
+    def prepare_target(self, t, y_pred):
+        if t.shape != y_pred.shape and t.shape in ((len(t),), (len(t), 1)) and y_pred.shape[-1] > 1 \
+                and np.all(t == np.round(t)):
+            raise ValueError(f"{self.name}: y_true holds integer class labels (shape {t.shape}) but this loss "
+                             f"takes one-hot rows like y_pred's shape {y_pred.shape}: use "
+                             "loss='sparse_categorical_crossentropy' for integer labels, or one-hot encode y")
+        t = super().prepare_target(t, y_pred)
+        rows = t.reshape(-1, t.shape[-1]) if t.size else t
+        bad = np.flatnonzero((np.abs(rows.sum(axis=-1, dtype=np.float64) - 1) > 1e-3) | (rows < 0).any(axis=-1))
+        if bad.size:
+            raise ValueError(f"{self.name}: each row of y_true must be a probability distribution (values >= 0 "
+                             f"summing to 1, e.g. one-hot); {bad.size} rows are not, the first is row {bad[0]}: "
+                             f"{np.round(rows[bad[0]], 4).tolist()}")
+        return t
 
     def per_sample(self, t, p):
         if self.from_logits:
             return F.softmax_cross_entropy(p, t)
+        p = self._probabilities(p)
         # NOTE: the row sum is clipped too: an all-zero row (a relu output) gives a finite loss
         # and zero gradients instead of 0/0.
         p = F.clip(p / F.clip(p.sum(axis=-1, keepdims=True), EPSILON, None), EPSILON, 1.0)
@@ -193,7 +240,7 @@ class SparseCategoricalCrossentropy(_ProbabilisticLoss):
     def per_sample(self, t, p):
         if self.from_logits:
             return F.softmax_cross_entropy(p, t)
-        picked = p[np.arange(len(t)), t]
+        picked = self._probabilities(p)[np.arange(len(t)), t]
         return -F.log(F.clip(picked, EPSILON, 1.0))
 
 

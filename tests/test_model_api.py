@@ -180,7 +180,7 @@ _BAD = {
 }
 
 
-@settings(max_examples=120, deadline=None, derandomize=True,
+@settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_hypothesis_bad_fit_arguments(edge_cases, data):
@@ -200,7 +200,7 @@ _BAD_DATA = st.one_of(
 )
 
 
-@settings(max_examples=80, deadline=None, derandomize=True,
+@settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(which=st.sampled_from(["fit", "evaluate", "predict"]), bad=_BAD_DATA)
 def test_hypothesis_bad_data(edge_cases, which, bad):

@@ -1,6 +1,7 @@
 """Threads: grad mode, evaluation mode and the default generator are per thread; fit in one
 thread while others predict and evaluate gives the sequential run's results bit for bit."""
 import threading
+import time
 
 import numpy as np
 
@@ -158,3 +159,26 @@ def test_the_arena_hands_a_buffer_to_one_thread_at_a_time():
 
     _, ended = _in_threads(*[lambda v=v: work(v) for v in range(4)])
     assert ended and not clashes
+
+
+class _SlowBuild(nn.Dense):
+    """A Dense layer slow to build, so that threads using a fresh model overlap its build."""
+
+    def build(self, input_shape):
+        time.sleep(0.05)
+        super().build(input_shape)
+
+
+def test_first_use_from_two_threads_builds_one_set_of_weights():
+    def fresh():
+        model = gn.Sequential([_SlowBuild(4, activation="relu"), nn.Dense(3, activation="softmax")], seed=0)
+        model.compile(optimizer="sgd", loss="categorical_crossentropy")
+        return model
+
+    x, y = X.reshape(600, -1)[:64], np.eye(3, dtype=np.float32)[np.arange(64) % 3]
+    alone = fresh()
+    alone.fit(x, y, epochs=2, verbose=0, seed=0)
+    model = fresh()
+    _, ended = _in_threads(lambda: model.fit(x, y, epochs=2, verbose=0, seed=0), lambda: model.predict(x))
+    assert ended and model.optimizer.params[0] is model.parameters()[0]
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), alone.get_weights()))

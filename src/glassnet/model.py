@@ -5,6 +5,7 @@ Subclass ``Model`` and define ``forward`` for a custom network, or use
 """
 import copy
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -20,6 +21,9 @@ from .nn.module import evaluating, sum_penalties
 from .ops.function import new_tensor
 from .random import make_rng
 from .tensor import Tensor, no_grad
+
+
+_BUILDING = threading.RLock()  # held while a model builds its weights and binds its optimizer
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -78,12 +82,17 @@ class Model(Layer):
             self.forward(Tensor(np.zeros((1, *input_shape[1:]), dtype=self.dtype)))
 
     def _ensure_built(self, x):
-        if not self.built:
-            self.build(x.shape)
-            self.built = True
-            self._input_shape = tuple(x.shape[1:])
-        if self.compiled:
-            self._bind_optimizer()
+        if self.built and (not self.compiled or self.optimizer.params):
+            return
+        # NOTE: one thread builds and binds: a predict racing a fit on a fresh model would
+        # otherwise build a second set of weights after the optimizer took the first.
+        with _BUILDING:
+            if not self.built:
+                self.build(x.shape)
+                self.built = True
+                self._input_shape = tuple(x.shape[1:])
+            if self.compiled:
+                self._bind_optimizer()
 
     def _training_loss(self, y, output, sample_weight, prepared=False):
         """Subclasses that fuse the output activation into the loss override this pair.

@@ -83,7 +83,7 @@ class Dense(Layer):
         input_dim: the number of input features; inferred on the first call
             when ``None``. Defaults to ``None``.
         seed: int or Generator for the initial weights. Defaults to ``None``
-            (the global generator, see ``glassnet.random.set_seed``).
+            (the thread's default generator, see ``glassnet.random.set_seed``).
 
     Raises:
         ValueError: ``units`` is not a positive integer; an input's last

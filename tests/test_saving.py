@@ -114,5 +114,5 @@ def test_custom_models_cannot_be_saved_silently(tmp_path):
         def forward(self, x):
             return x
 
-    with pytest.raises(ValueError, match="save\\(\\) rebuilds Sequential models"):
+    with pytest.raises(ValueError, match="save\\(\\) rebuilds Sequential and functional models"):
         Custom().save(tmp_path / "c.gnet")

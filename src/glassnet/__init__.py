@@ -3,6 +3,8 @@ from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operat
 from . import callbacks, datasets, functional, metrics, nn, optim, pictures, plot, random
 from .model import Model
 from .sequential import Sequential
+from .functional_model import Functional
+from .nn.input_layer import Input
 from .explanation import explain
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
@@ -27,6 +29,6 @@ def load_model(path):
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
-    "callbacks", "datasets", "ModelFileError", "pictures", "plot", "Model", "Sequential", "load_model", "explain",
+    "callbacks", "datasets", "ModelFileError", "pictures", "plot", "Model", "Sequential", "Functional", "Input", "load_model", "explain",
     "__version__",
 ]

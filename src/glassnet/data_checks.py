@@ -92,3 +92,13 @@ def class_labels(y):
     if y.ndim > 1 and y.shape[-1] > 1:
         return y.argmax(axis=-1)
     return np.rint(y.reshape(len(y))).astype(np.int64)
+
+
+def n_samples(x):
+    """The number of samples of an array, or of the first of a list of arrays (several inputs)."""
+    return len(x[0]) if isinstance(x, list) else len(x)
+
+
+def take(x, rows):
+    """``x[rows]``, or each array's rows of a list of arrays."""
+    return [a[rows] for a in x] if isinstance(x, list) else x[rows]

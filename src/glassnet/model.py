@@ -13,17 +13,23 @@ import numpy as np
 from . import metrics as metrics_lib
 from . import optim
 from .callbacks import CallbackList, History, ProgressBar
-from .data_checks import (as_class_weight, as_features, as_sample_weight, as_targets, class_labels, one_of,
-                          positive_int)
+from .data_checks import (as_class_weight, as_features, as_sample_weight, as_targets, class_labels, n_samples,
+                          one_of, positive_int, take)
 from .nn import losses as losses_lib
 from .nn.layers import Layer
 from .nn.module import evaluating, sum_penalties
+from .nn.symbolic import is_symbolic
 from .ops.function import new_tensor
 from .random import make_rng
 from .tensor import Tensor, no_grad
 
 
 _BUILDING = threading.RLock()  # held while a model builds its weights and binds its optimizer
+
+
+def _tensors(x):
+    """A Tensor around an array, or a list of them around a list (several inputs)."""
+    return [new_tensor(a) for a in x] if isinstance(x, list) else new_tensor(x)
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -33,6 +39,9 @@ class DivergenceWarning(RuntimeWarning):
 class Model(Layer):
     """A network with a training loop.
 
+    ``Model(inputs, outputs)`` with symbolic tensors from ``glassnet.Input`` makes a
+    functional model (:class:`glassnet.functional_model.Functional`), as in Keras.
+
     >>> import glassnet as gn
     >>> model = gn.Sequential([gn.nn.Dense(8, activation="relu"), gn.nn.Dense(1, activation="sigmoid")], seed=0)
     >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
@@ -41,6 +50,18 @@ class Model(Layer):
     >>> sorted(history.history)
     ['accuracy', 'loss']
     """
+
+    _functional = None  # the class Model(inputs, outputs) makes; set by glassnet.functional_model
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (kwargs.get("inputs") is not None or (args and is_symbolic(args[0]))):
+            cls = Model._functional
+        return super().__new__(cls)
+
+    def __init_subclass__(cls, functional=False, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if functional:
+            Model._functional = cls
 
     def __init__(self, name=None, seed=None):
         super().__init__(name)
@@ -53,35 +74,54 @@ class Model(Layer):
         self._penalty_modules = None
 
     # -- configuration ---------------------------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None):
+    def compile(self, optimizer="adam", loss=None, metrics=None, loss_weights=None):
         """Choose the optimizer, the loss and the metrics (names or objects).
+
+        A model with several outputs takes a loss, metrics and ``loss_weights``
+        per output (lists in output order, or dicts keyed by output name).
 
         Raises:
             ValueError: an unknown name (the message lists the known ones).
         """
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'")
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"metrics must be a list of metric names or Metric objects; received: "
-                            f"metrics={metrics!r:.80}")
         self.optimizer = optim.get(optimizer)
-        self.loss = losses_lib.get(loss)
-        self.metrics = [metrics_lib.get(m) for m in (metrics or [])]
+        self._compile_loss(loss, metrics, loss_weights)
         self.compiled = True
         if self.built:
             self._bind_optimizer()
 
+    def _compile_loss(self, loss, metrics, loss_weights):
+        """One output: one loss and its metrics (a model with several outputs overrides this)."""
+        if loss_weights is not None:
+            raise ValueError(f"loss_weights weighs the losses of a model with several outputs; this model "
+                             f"has one. Received: loss_weights={loss_weights!r}")
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"metrics must be a list of metric names or Metric objects; received: "
+                            f"metrics={metrics!r:.80}")
+        self.loss = losses_lib.get(loss)
+        self.metrics = [metrics_lib.get(m) for m in (metrics or [])]
+
     def _bind_optimizer(self):
-        if not self.optimizer.params:
-            self.optimizer.bind(self.parameters())
+        """Give the optimizer the trainable parameters; again (fresh state) when a layer's
+        ``trainable`` changed since. Frozen parameters get no gradient at all."""
+        trainable = self.trainable_parameters()
+        if [id(p) for p in self.optimizer.params] != [id(p) for p in trainable]:
+            keep = {id(p) for p in trainable}
+            for p in self.parameters():
+                p.requires_grad = id(p) in keep
+            self.optimizer.bind(trainable)
 
     def build(self, input_shape):
-        """Create every weight by running one sample through the network."""
+        """Create every weight by running one sample of ``input_shape`` (batch first,
+        as in ``build((None, 8, 8, 1))``) through the network."""
         self._input_shape = tuple(input_shape[1:])
         with no_grad():
             self.forward(Tensor(np.zeros((1, *input_shape[1:]), dtype=self.dtype)))
+        self.built = True
 
     def _ensure_built(self, x):
+        """Build on the array (or arrays) ``x`` if needed; bind the optimizer."""
         if self.built and (not self.compiled or self.optimizer.params):
             return
         # NOTE: one thread builds and binds: a predict racing a fit on a fresh model would
@@ -89,10 +129,21 @@ class Model(Layer):
         with _BUILDING:
             if not self.built:
                 self.build(x.shape)
-                self.built = True
-                self._input_shape = tuple(x.shape[1:])
             if self.compiled:
                 self._bind_optimizer()
+
+    def _input_data(self, x, name="x"):
+        """``x`` checked and converted (a model with several inputs takes lists and dicts)."""
+        return as_features(x, name, self.dtype)
+
+    def _target_data(self, y, n, name="y"):
+        """``y`` checked against ``n`` samples (a model with several outputs takes lists and dicts)."""
+        return as_targets(y, n, name)
+
+    def _update_metrics(self, metrics, y, output, sample_weight):
+        probabilities = self._probabilities(output)
+        for m in metrics:
+            m.update_state(y, probabilities, sample_weight)
 
     def _training_loss(self, y, output, sample_weight, prepared=False):
         """Subclasses that fuse the output activation into the loss override this pair.
@@ -111,9 +162,9 @@ class Model(Layer):
     def train_on_batch(self, x, y, sample_weight=None):
         """One gradient step on one batch; returns the loss (with penalties) as a float."""
         self._require_compiled("train_on_batch")
-        x = x if isinstance(x, Tensor) else Tensor(as_features(x, dtype=self.dtype))
+        x = x.data if isinstance(x, Tensor) else self._input_data(x)
         self._ensure_built(x)
-        return self._train_step(x, y, sample_weight)
+        return self._train_step(_tensors(x), self._target_data(y, n_samples(x)), sample_weight)
 
     def _train_step(self, x, y, sample_weight, prepared=False):
         if not self.training:
@@ -146,15 +197,16 @@ class Model(Layer):
             ValueError: bad data or arguments, named with their shapes.
         """
         self._require_compiled("fit")
-        x = as_features(x, dtype=self.dtype)
-        y = as_targets(y, len(x))
-        sample_weight = as_sample_weight(sample_weight, len(x))
+        x = self._input_data(x)
+        n = n_samples(x)
+        y = self._target_data(y, n)
+        sample_weight = as_sample_weight(sample_weight, n)
         epochs = positive_int("epochs", epochs, allow_zero=True)
         initial_epoch = positive_int("initial_epoch", initial_epoch, allow_zero=True)
         if initial_epoch and initial_epoch >= epochs:
             raise ValueError(f"initial_epoch must be less than epochs (training runs epochs initial_epoch to "
                              f"epochs - 1); received: initial_epoch={initial_epoch}, epochs={epochs}")
-        batch_size = len(x) if batch_size is None else positive_int("batch_size", batch_size)
+        batch_size = n if batch_size is None else positive_int("batch_size", batch_size)
         verbose = 1 if verbose == "auto" else one_of("verbose", verbose, (0, 1, 2, False, True, "auto"))
         one_of("shuffle", shuffle, (True, False))
         if callbacks is not None and not isinstance(callbacks, (list, tuple)):
@@ -165,24 +217,28 @@ class Model(Layer):
             raise ValueError(f"validation_split must be in [0, 1) (a number); received: "
                              f"validation_split={validation_split!r}")
         if validation_data is None and validation_split:
-            n_val = int(round(len(x) * validation_split))
-            if n_val == 0 or n_val == len(x):
+            n_val = int(round(n * validation_split))
+            if n_val == 0 or n_val == n:
                 raise ValueError(f"validation_split={validation_split} leaves no training or validation "
-                                 f"samples out of {len(x)}")
-            validation_data = (x[-n_val:], y[-n_val:])
-            x, y = x[:-n_val], y[:-n_val]
+                                 f"samples out of {n}")
+            validation_data = (take(x, slice(-n_val, None)), take(y, slice(-n_val, None)))
+            x, y = take(x, slice(None, -n_val)), take(y, slice(None, -n_val))
             sample_weight = None if sample_weight is None else sample_weight[:-n_val]
         if class_weight is not None:
+            if isinstance(y, list):
+                raise ValueError("class_weight takes a model with one output; weigh the samples of a model with "
+                                 "several outputs with sample_weight")
             sample_weight = self._class_weights(as_class_weight(class_weight), y, sample_weight)
         if validation_data is not None:
             validation_data = self._check_validation(validation_data)
-        self._ensure_built(Tensor(x[:1]))
+        self._ensure_built(take(x, slice(0, 1)))
+        self._bind_optimizer()  # a layer's trainable may have changed since the last fit
         targets = self._check_fits(x, y)
 
         seed = self.seed if seed is None else seed
         base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(make_rng(seed).integers(2**63))
         history = History()
-        steps = -(-len(x) // batch_size)
+        steps = -(-n_samples(x) // batch_size)
         cbs = [*(callbacks or []), history]
         if verbose:
             cbs.insert(0, ProgressBar(epochs, steps, verbose))
@@ -225,29 +281,30 @@ class Model(Layer):
 
     def _run_epoch(self, x, y, targets, sample_weight, batch_size, shuffle, rng, cbs):
         prepared = targets is not None
+        n = n_samples(x)
         if shuffle:
-            order = rng.permutation(len(x))
-            x, y = x[order], y[order]
-            targets = targets[order] if prepared else None
+            order = rng.permutation(n)
+            x, y = take(x, order), take(y, order)
+            targets = take(targets, order) if prepared else None
             sample_weight = None if sample_weight is None else sample_weight[order]
         for m in self.metrics:
             m.reset_state()
         total, count = 0.0, 0
         # NOTE: batch hooks and per-batch logs only when a callback listens (a small step costs ~100 us).
         begin, end = cbs.listeners("on_train_batch_begin"), cbs.listeners("on_train_batch_end")
-        for batch, start in enumerate(range(0, len(x), batch_size)):
+        for batch, start in enumerate(range(0, n, batch_size)):
             for cb in begin:
                 cb.on_train_batch_begin(batch, {})
-            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-            wb = None if sample_weight is None else sample_weight[start:start + batch_size]
-            tb = targets[start:start + batch_size] if prepared else yb
-            loss = self._train_step(new_tensor(xb), tb, wb, prepared)
-            total += loss * len(xb)
-            count += len(xb)
+            rows = slice(start, start + batch_size)
+            xb, yb = take(x, rows), take(y, rows)
+            wb = None if sample_weight is None else sample_weight[rows]
+            tb = take(targets, rows) if prepared else yb
+            loss = self._train_step(_tensors(xb), tb, wb, prepared)
+            size = n_samples(xb)
+            total += loss * size
+            count += size
             if self.metrics:
-                probabilities = self._probabilities(self._last_output)
-                for m in self.metrics:
-                    m.update_state(yb, probabilities, wb)
+                self._update_metrics(self.metrics, yb, self._last_output, wb)
             if end:
                 logs = {"loss": total / count, **{m.name: m.result() for m in self.metrics}}
                 for cb in end:
@@ -272,9 +329,10 @@ class Model(Layer):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError("validation_data must be a tuple (x_val, y_val); received "
                              f"{type(validation_data).__name__}")
-        x_val = as_features(validation_data[0], "validation_data x", self.dtype)
-        y_val = as_targets(validation_data[1], len(x_val), "validation_data y")
-        w_val = as_sample_weight(validation_data[2], len(x_val), "validation_data sample_weight") \
+        x_val = self._input_data(validation_data[0], "validation_data x")
+        n_val = n_samples(x_val)
+        y_val = self._target_data(validation_data[1], n_val, "validation_data y")
+        w_val = as_sample_weight(validation_data[2], n_val, "validation_data sample_weight") \
             if len(validation_data) == 3 else None
         return x_val, y_val, w_val
 
@@ -283,17 +341,20 @@ class Model(Layer):
         errors surface now, named, instead of deep inside training."""
         # NOTE: in training mode dropout would draw random numbers and break exact resumption
         with evaluating(), no_grad():
-            out = self._forward_for_loss(Tensor(x[:2]))
-        if not isinstance(self.loss, losses_lib.Loss):
-            return None
+            out = self._forward_for_loss(_tensors(take(x, slice(0, 2))))
         try:
-            # The whole target, checked and converted once: the batches reuse it.
-            return self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
+            return self._prepare_targets(y, out)
         except ValueError as err:
-            if x.ndim > 2 and out.ndim > max(y.ndim, 2):
+            if not isinstance(x, list) and x.ndim > 2 and out.ndim > max(y.ndim, 2):
                 raise ValueError(f"{err}. The network keeps the extra axes of x (shape {x.shape}): Dense acts "
                                  "on the last axis only; add a Flatten() layer before the first Dense layer") from None
             raise
+
+    def _prepare_targets(self, y, out):
+        if isinstance(self.loss, losses_lib.Loss):
+            # The whole target, checked and converted once: the batches reuse it.
+            return self.loss.prepare_target(y, Tensor(np.zeros((len(y), *out.shape[1:]), dtype=out.dtype)))
+        return None
 
     def _class_weights(self, class_weight, y, sample_weight):
         labels = class_labels(y)
@@ -316,26 +377,26 @@ class Model(Layer):
             alone when there are no metrics, else ``[loss, *metrics]``.
         """
         self._require_compiled("evaluate")
-        x = as_features(x, dtype=self.dtype)
-        y = as_targets(y, len(x))
-        sample_weight = as_sample_weight(sample_weight, len(x))
+        x = self._input_data(x)
+        n = n_samples(x)
+        y = self._target_data(y, n)
+        sample_weight = as_sample_weight(sample_weight, n)
         batch_size = positive_int("batch_size", batch_size)
-        self._ensure_built(Tensor(x[:1]))
+        self._ensure_built(take(x, slice(0, 1)))
         fresh = [copy.copy(m) for m in self.metrics]  # the training metrics keep their state
         for f in fresh:
             f.reset_state()
         total = 0.0
         with evaluating(), no_grad():  # this thread only: a fit in another keeps its dropout
-            for start in range(0, len(x), batch_size):
-                xb, yb = Tensor(x[start:start + batch_size]), y[start:start + batch_size]
-                wb = None if sample_weight is None else sample_weight[start:start + batch_size]
-                out = self._forward_for_loss(xb)
-                total += float(self._training_loss(yb, out, wb).data) * len(xb)
-                probabilities = self._probabilities(out)
-                for m in fresh:
-                    m.update_state(yb, probabilities, wb)
+            for start in range(0, n, batch_size):
+                rows = slice(start, start + batch_size)
+                xb, yb = take(x, rows), take(y, rows)
+                wb = None if sample_weight is None else sample_weight[rows]
+                out = self._forward_for_loss(_tensors(xb))
+                total += float(self._training_loss(yb, out, wb).data) * n_samples(xb)
+                self._update_metrics(fresh, yb, out, wb)
         penalty = self._penalty()
-        result = {"loss": total / len(x) + (float(penalty.data) if penalty is not None else 0.0),
+        result = {"loss": total / n + (float(penalty.data) if penalty is not None else 0.0),
                   **{m.name: m.result() for m in fresh}}
         if verbose:
             print(" - ".join(f"{k}: {v:.4f}" for k, v in result.items()))
@@ -343,16 +404,21 @@ class Model(Layer):
             return result
         return result["loss"] if not fresh else list(result.values())
 
-    def predict(self, x, batch_size=32):
-        """The network's outputs for ``x`` (NumPy), batched, in evaluation mode, without a graph."""
-        x = as_features(x, dtype=self.dtype)
+    def predict(self, x, batch_size=32, verbose=0):
+        """The network's outputs for ``x`` (NumPy), batched, in evaluation mode, without a graph.
+
+        ``verbose`` is accepted for Keras compatibility (``predict`` never prints).
+        A model with several outputs returns a list of arrays.
+        """
+        x = self._input_data(x)
         batch_size = positive_int("batch_size", batch_size)
         if not self.built:
-            self._ensure_built(Tensor(x[:1]))
-        if len(x) <= batch_size:
-            y = self.infer(x)
-            return y if y.flags.writeable else y.copy()  # (a recurrent layer's output is a read-only view)
-        return np.concatenate([self.infer(x[s:s + batch_size]) for s in range(0, len(x), batch_size)])
+            self._ensure_built(take(x, slice(0, 1)))
+        n = n_samples(x)
+        batches = [self.infer(take(x, slice(s, s + batch_size))) for s in range(0, n, batch_size)]
+        if isinstance(batches[0], list):
+            return [_joined([b[i] for b in batches]) for i in range(len(batches[0]))]
+        return _joined(batches)
 
     # -- weights ------------------------------------------------------------------------
     def get_weights(self):
@@ -373,3 +439,9 @@ class Model(Layer):
         from .saving import save_model  # noqa: PLC0415 - saving needs the optional safetensors
 
         save_model(self, path)
+
+
+def _joined(batches):
+    if len(batches) == 1:  # (a recurrent layer's output is a read-only view: copy it)
+        return batches[0] if batches[0].flags.writeable else batches[0].copy()
+    return np.concatenate(batches)

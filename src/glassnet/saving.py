@@ -95,29 +95,34 @@ def _running(pid):
 
 def model_config(model):
     """Everything but the arrays, as a JSON-ready dict."""
+    from .functional_model import Functional  # noqa: PLC0415
     from .sequential import Sequential  # noqa: PLC0415
 
-    if not isinstance(model, Sequential):
-        raise ValueError(f"save() rebuilds Sequential models; for a {type(model).__name__} "
+    if not isinstance(model, (Sequential, Functional)):
+        raise ValueError(f"save() rebuilds Sequential and functional models; for a {type(model).__name__} "
                          "save its weights with model.state_dict()")
-    config = {"format": FORMAT, "version": VERSION, "class": "Sequential", "config": model.get_config(),
+    kind = "Sequential" if isinstance(model, Sequential) else "Functional"
+    config = {"format": FORMAT, "version": VERSION, "class": kind, "config": model.get_config(),
               "dtype": model.dtype.name, "built": model.built,
               "input_shape": None, "compile": None, "rng_states": {},
               "metadata": getattr(model, "metadata", {})}
-    if model.built:
+    if model.built and kind == "Sequential":
         config["input_shape"] = list(model._input_shape)
     for i, layer in enumerate(model.layers):
         if getattr(layer, "rng", None) is not None:
             config["rng_states"][str(i)] = layer.rng.bit_generator.state
     if model.compiled:
-        loss, opt = model.loss, model.optimizer
-        loss_name = losses_lib.LOSSES.name_of(loss)
+        opt = model.optimizer
         opt_name = optim.OPTIMIZERS.name_of(opt)
-        if loss_name is None or opt_name is None:
+        several = isinstance(model.loss, list)  # a functional model with several outputs
+        losses = model.loss if several else [model.loss]
+        if opt_name is None or any(losses_lib.LOSSES.name_of(loss) is None for loss in losses):
             raise ValueError("save() needs a registered loss and optimizer to store the training config")
+        specs = [{"name": losses_lib.LOSSES.name_of(loss), "config": loss.get_config()} for loss in losses]
         config["compile"] = {"optimizer": {"name": opt_name, "config": opt.get_config()},
-                             "loss": {"name": loss_name, "config": loss.get_config()},
-                             "metrics": [m.name for m in model.metrics]}
+                             "loss": specs if several else specs[0],
+                             "metrics": model.metric_names if several else [m.name for m in model.metrics],
+                             "loss_weights": model.loss_weights if several else None}
     return config
 
 
@@ -159,6 +164,7 @@ def load_model(path):
 
 def _rebuild(path, config, tensors):
     from . import metrics as metrics_lib  # noqa: PLC0415
+    from .functional_model import Functional  # noqa: PLC0415
     from .sequential import Sequential  # noqa: PLC0415
 
     specs, input_shape = _check_config(path, config)
@@ -167,9 +173,13 @@ def _rebuild(path, config, tensors):
     other = sorted(set(tensors) - {f"weights/{k}" for k in weights} - {f"optimizer/{k}" for k in state})
     if other:
         raise ModelFileError(path, f"it holds tensors glassnet does not use: {other[:5]}")
-    _check_weights(path, specs, input_shape, weights)
-    model = Sequential([_layer_from(path, i, spec) for i, spec in enumerate(specs)],
-                       name=config["config"].get("name"))
+    if config.get("class") == "Functional":
+        _check_graph_weights(path, config["config"], specs, weights)
+        model = Functional.from_config(config["config"], [_layer_from(path, i, spec) for i, spec in enumerate(specs)])
+    else:
+        _check_weights(path, specs, input_shape, weights)
+        model = Sequential([_layer_from(path, i, spec) for i, spec in enumerate(specs)],
+                           name=config["config"].get("name"))
     model.metadata = config.get("metadata") or {}
     if input_shape is not None and not model.built:
         model.build((None, *input_shape))
@@ -184,8 +194,12 @@ def _rebuild(path, config, tensors):
             if isinstance(opt_config.get("learning_rate"), dict):
                 opt_config["learning_rate"] = optim.schedules.get(opt_config["learning_rate"])
             optimizer = optim.OPTIMIZERS.get(c["optimizer"]["name"])(**opt_config)
-            loss = losses_lib.LOSSES.get(c["loss"]["name"])(**c["loss"]["config"])
-            model.compile(optimizer=optimizer, loss=loss, metrics=[metrics_lib.get(m) for m in c["metrics"]])
+            several = isinstance(c["loss"], list)  # a functional model with several outputs
+            losses = [losses_lib.LOSSES.get(spec["name"])(**spec["config"]) for spec in
+                      (c["loss"] if several else [c["loss"]])]
+            metrics = c["metrics"] if isinstance(c["metrics"], dict) else [metrics_lib.get(m) for m in c["metrics"]]
+            model.compile(optimizer=optimizer, loss=losses if several else losses[0], metrics=metrics,
+                          loss_weights=c.get("loss_weights"))
         except (ValueError, TypeError, KeyError) as err:
             raise ModelFileError(path, f"its compile settings cannot be restored ({type(err).__name__}: {err})") \
                 from None
@@ -257,6 +271,28 @@ def _check_weights(path, specs, input_shape, weights):
             if x is not None:
                 x = _sample(path, f"layer {i}'s output", _output_shape(layer, x))
         expected = {name: p.shape for name, p in Sequential(layers)._named_state()} if layers else {}
+    _compare_weights(path, expected, weights)
+
+
+def _check_graph_weights(path, body, specs, weights):
+    """A functional model's weight tensors against the file's: the graph is rebuilt with
+    placeholder weights (no memory), its inputs' sizes checked first."""
+    from .functional_model import Functional  # noqa: PLC0415
+    from .nn.input_layer import InputLayer  # noqa: PLC0415
+
+    with placeholders(), no_grad(), evaluating():
+        layers = [_layer_from(path, i, spec) for i, spec in enumerate(specs)]
+        for layer in layers:
+            if isinstance(layer, InputLayer):
+                _sample(path, f"input {layer.name!r}", [3 if d is None else d for d in layer.shape])
+        expected = {name: p.shape for name, p in Functional.from_config(body, layers)._named_state()}
+    implied, held = sum(math.prod(shape) for shape in expected.values()), sum(a.size for a in weights.values())
+    if implied > held:
+        raise ModelFileError(path, f"its config implies {implied:,} weight values but the file holds {held:,}")
+    _compare_weights(path, expected, weights)
+
+
+def _compare_weights(path, expected, weights):
     missing = [k for k in expected if k not in weights]
     unexpected = [k for k in weights if k not in expected]
     wrong = [f"{k}: {weights[k].shape} instead of {shape}" for k, shape in expected.items()

@@ -4,8 +4,12 @@ import numpy as np
 from .model import Model
 from .nn import activations
 from .nn import losses as losses_lib
+from .nn.input_layer import InputLayer
 from .nn.layers import Dense, Layer
+from .nn.module import evaluating
+from .nn.symbolic import SymbolicTensor
 from .random import make_rng
+from .summary import summary_table
 from .tensor import Tensor, no_grad
 
 # Output activation + loss pairs computed together from the pre-activation
@@ -40,6 +44,11 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer):
+        if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, InputLayer):
+            if self.layers:
+                raise ValueError("gn.Input(...) can only start a Sequential model")
+            self._declared_input = layer.shape  # Keras's Sequential([Input(shape), ...]): build at once
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes layers; received: {layer!r}")
         if self._rng is not None and getattr(layer, "seed", 0) is None:
@@ -50,10 +59,12 @@ class Sequential(Model):
         self._masking = self._masking or hasattr(layer, "compute_mask")
         self.built = False
         self._penalty_modules = None
-        first = self.layers[0]
-        if getattr(first, "input_dim", None):  # the input size is known: build now, as Keras does
-            self.build((None, first.input_dim))
-            self.built = True
+        # The input shape is known (an Input, or input_shape= or Dense's input_dim on the first
+        # layer, never Embedding's input_dim, the vocabulary size): build now, as Keras does.
+        hint = self.layers[0].input_shape_hint
+        shape = self._declared_input or ((None, *hint) if hint else ())
+        if len(shape) > 1 and None not in shape[1:]:
+            self.build(shape)
 
     def build(self, input_shape):
         if not self.layers:
@@ -92,8 +103,8 @@ class Sequential(Model):
         return x
 
     # -- the fused output activation + loss ---------------------------------------------
-    def compile(self, optimizer="adam", loss=None, metrics=None):
-        super().compile(optimizer, loss, metrics)
+    def compile(self, optimizer="adam", loss=None, metrics=None, loss_weights=None):
+        super().compile(optimizer, loss, metrics, loss_weights)
         self._fused_loss = None
         last = self.layers[-1] if self.layers else None
         if isinstance(last, Dense) and type(last) is Dense and isinstance(self.loss, losses_lib.Loss) \
@@ -120,6 +131,7 @@ class Sequential(Model):
 
     _fused_loss = None
     _masking = False
+    _declared_input = None
 
     def extra_repr(self):
         return f"name={self.name!r}" if self.name else ""
@@ -131,23 +143,15 @@ class Sequential(Model):
             The table as a string.
         """
         if not self.built:
-            raise ValueError("summary() needs a built model: call it on data, fit it, or give the first "
-                             "layer input_dim")
+            raise ValueError("summary() needs a built model: call model.build((None, *input_shape)), fit it, "
+                             "or start with gn.Input(shape) or input_shape= on the first layer")
         rows, x = [], Tensor(np.zeros((1, *self._input_shape), dtype=self.dtype))
-        with no_grad():
+        with evaluating(), no_grad():  # no dropout draw, no moving-statistics update
             for i, layer in enumerate(self.layers):
                 x = layer(x)
                 label = f"{layer.name or type(layer).__name__.lower() + '_' + str(i)} ({type(layer).__name__})"
                 rows.append((label, str((None, *x.shape[1:])), f"{layer.count_params():,}"))
-        widths = [max(len(h), *(len(r[c]) for r in rows)) for c, h in enumerate(("Layer (type)", "Output Shape", "Param #"))]
-        line = "-" * (sum(widths) + 4)
-        fmt = f"{{:<{widths[0]}}}  {{:<{widths[1]}}}  {{:>{widths[2]}}}"
-        out = [f'Model: "{self.name or "sequential"}"', line, fmt.format("Layer (type)", "Output Shape", "Param #"),
-               "=" * len(line), *(fmt.format(*r) for r in rows), "=" * len(line),
-               f"Total params: {self.count_params():,}", line]
-        text = "\n".join(out)
-        print_fn(text)
-        return text
+        return summary_table(self, "sequential", ("Layer (type)", "Output Shape", "Param #"), rows, print_fn)
 
     def get_config(self):
         from .nn.layers import LAYERS  # noqa: PLC0415

@@ -9,6 +9,8 @@ from .losses import (BinaryCrossentropy, CategoricalCrossentropy, Hinge, Huber, 
 from .conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv2D, Conv2DTranspose, GlobalAveragePooling1D,
                    GlobalAveragePooling2D, GlobalMaxPooling, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                    MaxPooling2D, Reshape, UpSampling2D)
+from .input_layer import Input, InputLayer
+from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .module import Buffer, Module, Parameter
 from .normalization import BatchNormalization, LayerNormalization
 from .recurrent import GRU, LSTM, Bidirectional, Embedding, Masking, SimpleRNN, TimeDistributed
@@ -25,5 +27,6 @@ __all__ = [
     "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "UpSampling2D", "Reshape", "BatchNormalization", "LayerNormalization", "Embedding",
-    "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed",
+    "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Input", "InputLayer",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
 ]

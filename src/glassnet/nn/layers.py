@@ -3,6 +3,8 @@
 Shapes are batch-first: a Dense layer maps (batch, ..., in_features) to
 (batch, ..., units). Kernels are stored (in_features, units), as in Keras.
 """
+import functools
+
 import numpy as np
 
 from .. import functional as F
@@ -13,8 +15,25 @@ from ..registry import Registry
 from ..tensor import Tensor, no_grad
 from . import activations, initializers, regularizers
 from .module import Module, Parameter, evaluating
+from .symbolic import call_symbolic, is_symbolic
 
 LAYERS = Registry("layer")
+
+
+def _sample_shape(shape, name="input_shape"):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if not isinstance(shape, (tuple, list)) or not all(
+            d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0) for d in shape):
+        raise ValueError(f"{name} must be a tuple of positive integers or None (one sample, no batch "
+                         f"dimension). Received: {name}={shape!r}")
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _shape_of(x):
+    """The shape of a Tensor or an array, or the list of shapes of a list of them (merge layers)."""
+    if isinstance(x, (list, tuple)):
+        return [_shape_of(t) for t in x]
+    return x.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def _positive_int(name, value):
@@ -25,7 +44,29 @@ def _positive_int(name, value):
 
 
 class Layer(Module):
-    """A Module that may build its weights on the first call, from the input's shape."""
+    """A Module that may build its weights on the first call, from the input's shape.
+
+    Called on symbolic tensors (``glassnet.Input``), a layer builds itself and
+    records the call for a functional model instead of computing. Every layer also
+    takes Keras's ``input_shape=`` keyword (one sample's shape): a ``Sequential``
+    whose first layer has it builds at once.
+    """
+
+    input_shape_hint = None  # one sample's shape, when the constructor was told it
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args, input_shape=None, **kw):
+            init(self, *args, **kw)
+            if input_shape is not None:
+                self.input_shape_hint = _sample_shape(input_shape)
+
+        cls.__init__ = __init__
 
     def __init__(self, name=None, dtype=DEFAULT_DTYPE):
         super().__init__()
@@ -34,12 +75,16 @@ class Layer(Module):
         self.built = False
 
     def __call__(self, x, *args, **kwargs):
-        if not isinstance(x, Tensor):
-            x = Tensor(np.asarray(x, dtype=self.dtype))
+        if is_symbolic(x):
+            return call_symbolic(self, x, kwargs)
+        x = self._as_input(x)
         if not self.built:
-            self.build(x.shape)
+            self.build(_shape_of(x))
             self.built = True
         return self.forward(x, *args, **kwargs)
+
+    def _as_input(self, x):
+        return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
 
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape``; nothing by default."""
@@ -109,6 +154,7 @@ class Dense(Layer):
         self.seed = seed
         self.kernel = self.bias = None
         if self.input_dim is not None:
+            self.input_shape_hint = (self.input_dim,)
             self.build((None, self.input_dim))
             self.built = True
 

@@ -119,11 +119,24 @@ class Module:
         for name, child in self.named_children():
             yield from child._named_members(kind, f"{prefix}{name}.")
 
+    trainable = True  # Keras's switch: ``layer.trainable = False`` freezes it and every module below
+
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
+    def trainable_parameters(self):
+        """The parameters an optimizer should update: those of no module set ``trainable = False``."""
+        frozen = {id(p) for m in self.modules() if not m.trainable for p in m.parameters()}
+        return [p for p in self.parameters() if id(p) not in frozen]
+
     def count_params(self):
-        return int(sum(p.size for p in self.parameters()))
+        """The number of weights, as Keras counts them: parameters and buffers (running
+        statistics), trainable or not."""
+        buffers = {id(b): b for _, b in self.named_buffers()}
+        return int(sum(p.size for p in self.parameters()) + sum(b.size for b in buffers.values()))
+
+    def count_trainable_params(self):
+        return int(sum(p.size for p in self.trainable_parameters()))
 
     # -- modes and gradients -----------------------------------------------------
     def train(self, mode=True):

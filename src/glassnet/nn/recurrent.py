@@ -49,11 +49,8 @@ class Embedding(Layer):
                              f"{ids.min()} to {ids.max()}")
         return ids
 
-    def __call__(self, x):
-        if not self.built:
-            self.build(np.shape(x.data if isinstance(x, Tensor) else x))
-            self.built = True
-        return self.forward(x)
+    def _as_input(self, x):
+        return x  # integer ids: no conversion to floats
 
     def forward(self, x):
         return self.embeddings[self._ids(x)]

@@ -167,3 +167,13 @@ def test_sequential_starting_with_input_or_input_shape_builds_at_once():
         print_fn=lambda s: None)
     assert "(None, 40, 16)" in text and "(None, 16)" in text
     assert not gn.Sequential([nn.Embedding(1000, 16), nn.Dense(1)]).built  # 1000 is the vocabulary, not a width
+
+
+def test_network_diagram_draws_the_graph(tmp_path):
+    from glassnet.graph_picture import layer_graph  # noqa: PLC0415
+
+    model = two_in_two_out()
+    path = gn.pictures.network_diagram(model, tmp_path / "graph.png")
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    svg = layer_graph(model, tmp_path / "graph.svg")
+    assert open(svg).read().count("<path") > 10  # boxes and arrows

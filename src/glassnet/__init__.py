@@ -1,6 +1,7 @@
 """glassnet: a neural-network library written from scratch on NumPy."""
 from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operators
 from . import callbacks, datasets, functional, metrics, nn, optim, pictures, plot, random
+from . import activations, initializers, layers, losses, models, optimizers, regularizers, utils  # Keras's names
 from .model import Model
 from .sequential import Sequential
 from .functional_model import Functional
@@ -9,26 +10,17 @@ from .explanation import explain
 from .functional import concatenate, pad, stack, where
 from .gradcheck import gradcheck
 from .model_file import ModelFileError
+from .models import load_model
 from .random import set_seed
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 __version__ = "0.1.0"
 
-
-def load_model(path):
-    """Rebuild a model saved with ``model.save(path)`` (see :mod:`glassnet.saving`).
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        ModelFileError: a ``ValueError`` naming the file and its defect.
-    """
-    from .saving import load_model as _load  # noqa: PLC0415 - needs the optional safetensors
-
-    return _load(path)
-
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
-    "callbacks", "datasets", "ModelFileError", "pictures", "plot", "Model", "Sequential", "Functional", "Input", "load_model", "explain",
+    "callbacks", "datasets", "ModelFileError", "pictures", "plot", "Model", "Sequential", "Functional", "Input",
+    "load_model", "explain",
+    "activations", "initializers", "layers", "losses", "models", "optimizers", "regularizers", "utils",
     "__version__",
 ]

@@ -48,6 +48,8 @@ class Functional(Model, functional=True):
 
     def __init__(self, inputs, outputs, name=None, seed=None):
         super().__init__(name, seed)
+        self.output_keys = list(outputs) if isinstance(outputs, dict) else None  # Keras 3's dict of outputs
+        outputs = list(outputs.values()) if isinstance(outputs, dict) else outputs
         self._single_input, self._single_output = not isinstance(inputs, (list, tuple)), \
             not isinstance(outputs, (list, tuple))
         self.inputs = [inputs] if self._single_input else list(inputs)
@@ -65,7 +67,7 @@ class Functional(Model, functional=True):
         self.input_names = [t.layer.name for t in self.inputs]
         if len(set(self.input_names)) < len(self.input_names):
             raise ValueError(f"Model inputs need distinct names; received {self.input_names}")
-        self.output_names = _unique([t.layer.name for t in self.outputs])
+        self.output_names = self.output_keys or _unique([t.layer.name for t in self.outputs])
         self.built = True
         if seed is not None:
             self._reseed(make_rng(seed))
@@ -147,6 +149,12 @@ class Functional(Model, functional=True):
         with evaluating(), no_grad():
             out = self.forward(x)
         return [o.data for o in out] if isinstance(out, list) else out.data
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """The outputs for ``x``: an array, a list in output order, or a dict when the
+        model's outputs were given as a dict (as Keras 3 returns them)."""
+        out = super().predict(x, batch_size, verbose)
+        return dict(zip(self.output_keys, out)) if self.output_keys else out
 
     def build(self, input_shape=None):
         """A functional model is built when it is made; nothing to do."""
@@ -298,7 +306,8 @@ class Functional(Model, functional=True):
                 "nodes": [{"layer": layer_index[id(n.layer)], "inputs": [ref(t) for t in n.inputs], "multi": n.multi,
                            "kwargs": n.kwargs} for n in self.nodes],
                 "inputs": [ref(t) for t in self.inputs], "outputs": [ref(t) for t in self.outputs],
-                "single_input": self._single_input, "single_output": self._single_output}
+                "single_input": self._single_input, "single_output": self._single_output,
+                "output_keys": self.output_keys}
 
     @classmethod
     def from_config(cls, config, layers):
@@ -314,6 +323,8 @@ class Functional(Model, functional=True):
             produced.append(out if isinstance(out, list) else [out])
         inputs = [produced[i][k] for i, k in config["inputs"]]
         outputs = [produced[i][k] for i, k in config["outputs"]]
+        if config.get("output_keys"):
+            outputs = dict(zip(config["output_keys"], outputs))
         return cls(inputs[0] if config["single_input"] else inputs,
                    outputs[0] if config["single_output"] else outputs, name=config.get("name"))
 

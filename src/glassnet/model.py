@@ -243,6 +243,8 @@ class Model(Layer):
         if verbose:
             cbs.insert(0, ProgressBar(epochs, steps, verbose))
         cbs = CallbackList(cbs, self)
+        for cb in cbs.callbacks:  # Keras's callback.params (history.params)
+            cb.params = {"verbose": verbose, "epochs": epochs, "steps": steps}
         self.stop_training = self.stop_now = False
         self._penalty_modules = None  # layers may have changed since the last fit
         cbs.call("on_train_begin", {})
@@ -421,18 +423,21 @@ class Model(Layer):
         return _joined(batches)
 
     # -- weights ------------------------------------------------------------------------
-    def get_weights(self):
-        """Copies of every parameter array, in ``parameters()`` order."""
-        return [p.data.copy() for p in self.parameters()]
+    def save_weights(self, path):
+        """Write the weights alone (a safetensors file with checksums; name it ``*.weights.safetensors``).
 
-    def set_weights(self, weights):
-        params = self.parameters()
-        if len(weights) != len(params):
-            raise ValueError(f"set_weights expects {len(params)} arrays; received {len(weights)}")
-        for i, (p, w) in enumerate(zip(params, weights)):
-            if np.shape(w) != p.shape:
-                raise ValueError(f"set_weights: array {i} must have shape {p.shape}; received {np.shape(w)}")
-            p.data[...] = w
+        Raises:
+            ValueError: a name ending in .keras, .h5 or another library's suffix.
+        """
+        from .saving import save_weights  # noqa: PLC0415 - saving needs the optional safetensors
+
+        save_weights(self, path)
+
+    def load_weights(self, path):
+        """Load weights written by ``save_weights`` (or ``save``) into this built model, by name."""
+        from .saving import load_weights  # noqa: PLC0415
+
+        load_weights(self, path)
 
     def save(self, path):
         """Write the architecture, training config, weights and optimizer state to one file."""

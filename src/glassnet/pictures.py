@@ -60,8 +60,16 @@ def decision_boundary(model, x, y, path, x_test=None, y_test=None, resolution=15
 
 
 def network_diagram(model, path):
-    """Neurons as circles, weights as lines (colour: sign; width: magnitude). PNG or SVG by the suffix."""
+    """Neurons as circles, weights as lines (colour: sign; width: magnitude). PNG or SVG by the suffix.
+
+    A functional model is drawn as its graph of layers instead (:func:`glassnet.graph_picture.layer_graph`).
+    """
     from .nn.layers import Dense  # noqa: PLC0415
+
+    if getattr(model, "nodes", None) is not None:  # a functional model: branches, merges, several outputs
+        from .graph_picture import layer_graph  # noqa: PLC0415
+
+        return layer_graph(model, path)
 
     plt = _pyplot()
     dense = [layer for layer in model.layers if isinstance(layer, Dense)]

@@ -126,17 +126,68 @@ def model_config(model):
     return config
 
 
-def save_model(model, path):
-    """Write ``model`` to ``path``: config, weights, optimizer state and their checksums."""
+_FOREIGN = {".keras": "Keras's .keras format", ".h5": "HDF5", ".hdf5": "HDF5", ".pt": "PyTorch's pickle format",
+            ".pth": "PyTorch's pickle format", ".pkl": "pickle", ".pickle": "pickle"}
+
+
+def check_suffix(path, what):
+    """Refuse a file name that promises another library's format (nothing is written).
+
+    Raises:
+        ValueError: the name ends in .keras, .h5, .hdf5, .pt, .pth, .pkl or .pickle.
+    """
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix in _FOREIGN:
+        raise ValueError(f"{what} writes glassnet's own format (a safetensors file with a JSON config and "
+                         f"checksums), not {_FOREIGN[suffix]}: use a name ending in '.gnet' for models or "
+                         f"'.weights.safetensors' for weights. Received: path={os.fspath(path)!r}")
+
+
+def _write(path, config, tensors):
     _, save = _safetensors()
-    config_text = json.dumps(model_config(model))
-    tensors = {f"weights/{name}": np.ascontiguousarray(a) for name, a in model.state_dict().items()}
-    if model.compiled and model.optimizer.params:
-        for key, value in model.optimizer.state_dict().items():
-            # NOTE: safetensors writes non-contiguous arrays (such as W.T) wrongly; copy first.
-            tensors[f"optimizer/{key}"] = np.ascontiguousarray(value)
+    config_text = json.dumps(config)
     meta = {"glassnet": config_text, "glassnet_sha256": json.dumps(checksums(config_text, tensors))}
     atomic_write(path, save(tensors, metadata=meta))
+
+
+def _weights(model):
+    # NOTE: safetensors writes non-contiguous arrays (such as W.T) wrongly; copy first.
+    return {f"weights/{name}": np.ascontiguousarray(a) for name, a in model.state_dict().items()}
+
+
+def save_model(model, path):
+    """Write ``model`` to ``path``: config, weights, optimizer state and their checksums."""
+    check_suffix(path, "save()")
+    config = model_config(model)
+    tensors = _weights(model)
+    if model.compiled and model.optimizer.params:
+        for key, value in model.optimizer.state_dict().items():
+            tensors[f"optimizer/{key}"] = np.ascontiguousarray(value)
+    _write(path, config, tensors)
+
+
+def save_weights(model, path):
+    """Write only the weights (parameters and buffers, by name) with their checksums."""
+    check_suffix(path, "save_weights()")
+    _write(path, {"format": FORMAT, "version": VERSION, "weights_only": True}, _weights(model))
+
+
+def load_weights(model, path):
+    """Copy the weights of a file written by ``save_weights`` (or ``save``) into ``model``.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ModelFileError: the file is damaged, or its weights' names or shapes differ from the model's.
+    """
+    _safetensors()
+    _, tensors = read(path)
+    if not model.built:
+        raise ValueError("load_weights() needs a built model: build it first (model.build((None, *input_shape)), "
+                         "gn.Input, or input_shape= on the first layer)")
+    try:
+        model.load_state_dict({k[len("weights/"):]: v for k, v in tensors.items() if k.startswith("weights/")})
+    except ValueError as err:
+        raise ModelFileError(path, f"its weights do not fit the model: {err}") from None
 
 
 def load_model(path):
@@ -167,6 +218,9 @@ def _rebuild(path, config, tensors):
     from .functional_model import Functional  # noqa: PLC0415
     from .sequential import Sequential  # noqa: PLC0415
 
+    if config.get("weights_only"):
+        raise ModelFileError(path, "it holds weights only (written by save_weights): make the model and call "
+                                   "model.load_weights(path)")
     specs, input_shape = _check_config(path, config)
     weights = {k[len("weights/"):]: v for k, v in tensors.items() if k.startswith("weights/")}
     state = {k[len("optimizer/"):]: v for k, v in tensors.items() if k.startswith("optimizer/")}

@@ -10,7 +10,8 @@ from .conv import (AveragePooling1D, AveragePooling2D, Conv1D, Conv2D, Conv2DTra
                    GlobalAveragePooling2D, GlobalMaxPooling, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                    MaxPooling2D, Reshape, UpSampling2D)
 from .input_layer import Input, InputLayer
-from .merge import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average, concatenate,
+                    dot, maximum, minimum, multiply, subtract)
 from .module import Buffer, Module, Parameter
 from .normalization import BatchNormalization, LayerNormalization
 from .recurrent import GRU, LSTM, Bidirectional, Embedding, Masking, SimpleRNN, TimeDistributed
@@ -29,4 +30,5 @@ __all__ = [
     "GlobalMaxPooling2D", "UpSampling2D", "Reshape", "BatchNormalization", "LayerNormalization", "Embedding",
     "Masking", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Input", "InputLayer",
     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+    "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
 ]

@@ -55,18 +55,25 @@ class Layer(Module):
     input_shape_hint = None  # one sample's shape, when the constructor was told it
 
     def __init_subclass__(cls, **kwargs):
+        """Every layer's constructor takes ``input_shape=``; every ``build`` marks the layer built
+        (a Keras user's ``layer.build(shape)`` is not undone by the first call)."""
         super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
+        init, build = cls.__dict__.get("__init__"), cls.__dict__.get("build")
+        if init is not None:
+            @functools.wraps(init)
+            def __init__(self, *args, input_shape=None, **kw):
+                init(self, *args, **kw)
+                if input_shape is not None:
+                    self.input_shape_hint = _sample_shape(input_shape)
 
-        @functools.wraps(init)
-        def __init__(self, *args, input_shape=None, **kw):
-            init(self, *args, **kw)
-            if input_shape is not None:
-                self.input_shape_hint = _sample_shape(input_shape)
+            cls.__init__ = __init__
+        if build is not None:
+            @functools.wraps(build)
+            def build_and_mark(self, *args, **kw):
+                build(self, *args, **kw)
+                self.built = True
 
-        cls.__init__ = __init__
+            cls.build = build_and_mark
 
     def __init__(self, name=None, dtype=DEFAULT_DTYPE):
         super().__init__()
@@ -98,6 +105,25 @@ class Layer(Module):
     def get_config(self):
         """The constructor arguments that rebuild this layer (JSON-serialisable)."""
         return {"name": self.name}
+
+    def get_weights(self):
+        """Copies of the weight arrays: parameters, then buffers (moving statistics), as Keras orders them."""
+        return [p.data.copy() for _, p in self._named_state()]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (as :meth:`get_weights` returns them) into the layer.
+
+        Raises:
+            ValueError: the number of arrays or a shape differs; the message names both.
+        """
+        state = [p for _, p in self._named_state()]
+        if len(weights) != len(state):
+            raise ValueError(f"set_weights expects {len(state)} arrays; received {len(weights)}")
+        for i, (p, w) in enumerate(zip(state, weights)):
+            if np.shape(w) != p.shape:
+                raise ValueError(f"set_weights: array {i} must have shape {p.shape}; received {np.shape(w)}")
+        for p, w in zip(state, weights):
+            p.data[...] = w
 
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None and k != "name")

@@ -166,3 +166,36 @@ def _l2_normalize(x, axis):
     """``x / sqrt(max(sum(x^2), 1e-12))`` along ``axis`` (Keras's epsilon)."""
     squares = (x * x).sum(axis=axis, keepdims=True)
     return x / F.sqrt(F.maximum(squares, 1e-12))
+
+
+# Keras's functional forms: ``concatenate([a, b])`` is ``Concatenate()([a, b])``.
+def add(inputs, **kwargs):
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes, normalize=False, **kwargs):
+    return Dot(axes, normalize=normalize, **kwargs)(inputs)

@@ -39,6 +39,8 @@ class Optimizer:
     """
 
     def __init__(self, params=None, learning_rate=0.01, clipvalue=None, clipnorm=None, global_clipnorm=None):
+        if isinstance(params, (int, float, np.number)) and not isinstance(params, bool):
+            params, learning_rate = None, params  # Keras's positional learning rate: RMSprop(1e-3)
         if not isinstance(learning_rate, LearningRateSchedule) and not callable(learning_rate):
             check_hyper("learning_rate", learning_rate, 0.0, low_inclusive=False)
         self._learning_rate = learning_rate

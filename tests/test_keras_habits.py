@@ -1,0 +1,149 @@
+"""Keras's namespaces and habits: gn.layers, gn.losses, ..., utils, weights files,
+trainable, history.params, and parameter counts equal to Keras's documented numbers."""
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers
+
+
+def test_keras_namespaces_show_glassnet_objects():
+    from glassnet.layers import Bidirectional, Dense  # noqa: PLC0415 - the import style under test
+    from glassnet.losses import CategoricalCrossentropy  # noqa: PLC0415
+
+    assert Dense is gn.nn.Dense and Bidirectional is gn.nn.Bidirectional and layers.Input is gn.Input
+    assert CategoricalCrossentropy is gn.nn.CategoricalCrossentropy
+    assert gn.optimizers.Adam is gn.optim.Adam and gn.optimizers.get("sgd").__class__ is gn.optim.SGD
+    assert gn.activations.relu is gn.functional.relu and gn.activations.linear is gn.nn.activations.linear
+    assert type(gn.initializers.get("he_normal")) is type(gn.nn.initializers.get("he_normal"))
+    assert gn.regularizers.L2 is gn.nn.L2 and gn.callbacks.EarlyStopping is not None
+    assert gn.models.Sequential is gn.Sequential and gn.models.Model is gn.Model and gn.models.load_model
+    assert {"Dense", "Concatenate", "LSTM"} <= set(dir(gn.layers))
+    with pytest.raises(AttributeError):
+        gn.layers.NoSuchLayer  # noqa: B018
+
+
+def test_to_categorical_and_pad_sequences_as_in_keras():
+    np.testing.assert_array_equal(gn.utils.to_categorical([2, 0], 4), [[0, 0, 1, 0], [1, 0, 0, 0]])
+    assert gn.utils.to_categorical(np.array([[1], [0]])).shape == (2, 2)  # a trailing 1 is dropped
+    with pytest.raises(ValueError, match=r"Received: num_classes=2"):
+        gn.utils.to_categorical([0, 2], num_classes=2)
+    with pytest.raises(ValueError, match="whole-number labels >= 0"):
+        gn.utils.to_categorical([0.5, -1])
+    seqs = [[1, 2, 3], [4], [5, 6, 7, 8, 9]]
+    np.testing.assert_array_equal(gn.utils.pad_sequences(seqs, maxlen=4),
+                                  [[0, 1, 2, 3], [0, 0, 0, 4], [6, 7, 8, 9]])
+    np.testing.assert_array_equal(gn.utils.pad_sequences(seqs, maxlen=4, padding="post", truncating="post", value=-1),
+                                  [[1, 2, 3, -1], [4, -1, -1, -1], [5, 6, 7, 8]])
+    assert gn.utils.pad_sequences(seqs).shape == (3, 5) and gn.utils.pad_sequences(seqs).dtype == np.int32
+    with pytest.raises(ValueError, match="Received: padding='middle'"):
+        gn.utils.pad_sequences(seqs, padding="middle")
+
+
+def small_model(seed=0):
+    model = gn.Sequential([gn.Input((4,)), layers.Dense(5, activation="relu"), layers.BatchNormalization(),
+                           layers.Dense(3, activation="softmax")], seed=seed)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def data(n=40):
+    x = np.random.default_rng(0).standard_normal((n, 4))
+    return x, (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)
+
+
+def test_save_weights_load_weights_and_foreign_names(tmp_path):
+    model, x, y = small_model(), *data()
+    model.fit(x, y, epochs=2, verbose=0)
+    model.save_weights(tmp_path / "m.weights.safetensors")
+    other = small_model(seed=1)
+    assert not np.array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+    other.load_weights(tmp_path / "m.weights.safetensors")
+    np.testing.assert_array_equal(other.predict(x, verbose=0), model.predict(x, verbose=0))
+    for name in ("model.keras", "model.h5", "model.weights.h5"):
+        for save in (model.save, model.save_weights):
+            with pytest.raises(ValueError, match=r"glassnet's own format .* not (Keras's .keras format|HDF5)"):
+                save(tmp_path / name)
+        assert not (tmp_path / name).exists()
+    with pytest.raises(gn.ModelFileError, match="weights only"):
+        gn.load_model(tmp_path / "m.weights.safetensors")
+    with pytest.raises(gn.ModelFileError, match="do not fit the model"):
+        gn.Sequential([gn.Input((4,)), layers.Dense(2)]).load_weights(tmp_path / "m.weights.safetensors")
+
+
+def test_layer_get_and_set_weights():
+    dense = layers.Dense(3, input_shape=(2,))
+    dense.build((None, 2))
+    kernel, bias = dense.get_weights()
+    assert kernel.shape == (2, 3) and bias.shape == (3,)
+    dense.set_weights([np.ones((2, 3)), np.arange(3.0)])
+    np.testing.assert_array_equal(dense(np.ones((1, 2))).data, [[2, 3, 4]])
+    with pytest.raises(ValueError, match=r"array 0 must have shape \(2, 3\); received \(3, 2\)"):
+        dense.set_weights([np.ones((3, 2)), np.zeros(3)])
+    bn = layers.BatchNormalization()
+    bn(np.ones((2, 4)))
+    assert [w.shape for w in bn.get_weights()] == [(4,)] * 4  # gamma, beta, moving mean, moving variance
+
+
+def test_trainable_false_freezes_a_layer_and_counts_it_non_trainable():
+    model, x, y = small_model(), *data()
+    first = model.layers[0]
+    first.trainable = False
+    before = [w.copy() for w in first.get_weights()]
+    last_before = model.layers[2].get_weights()[0].copy()
+    model.fit(x, y, epochs=2, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, first.get_weights()))
+    assert not np.array_equal(last_before, model.layers[2].get_weights()[0])
+    text = model.summary(print_fn=lambda s: None)
+    # Dense(5) on 4: 25 frozen; BatchNormalization(5): 10 trainable + 10 moving statistics; Dense(3): 18
+    assert "Total params: 63" in text and "Trainable params: 28" in text and "Non-trainable params: 35" in text
+    first.trainable = True
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not np.array_equal(before[0], first.get_weights()[0])
+
+
+def test_history_params_and_epoch():
+    model, x, y = small_model(), *data()
+    history = model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+    assert history.params == {"verbose": 0, "epochs": 3, "steps": 3}
+    assert history.epoch == [0, 1, 2]
+
+
+def keras_counts(model):
+    return [(layer.name, layer.count_params()) for layer in model.layers if layer.count_params()]
+
+
+def test_parameter_counts_equal_keras_documented_numbers():
+    # Keras's "Simple MNIST convnet" example (28x28x1 input): 320 / 18,496 / 16,010, total 34,826.
+    mnist = gn.Sequential([gn.Input((28, 28, 1)), layers.Conv2D(32, (3, 3), activation="relu"),
+                           layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
+                           layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dropout(0.5),
+                           layers.Dense(10, activation="softmax")])
+    assert [c for _, c in keras_counts(mnist)] == [320, 18496, 16010] and mnist.count_params() == 34826
+    # Keras's "Bidirectional LSTM on IMDB" example: 2,560,000 / 98,816 / 98,816 / 129, total 2,757,761.
+    tokens = gn.Input((None,), dtype="int32")
+    h = layers.Embedding(20000, 128)(tokens)
+    h = layers.Bidirectional(layers.LSTM(64, return_sequences=True))(h)
+    h = layers.Bidirectional(layers.LSTM(64))(h)
+    imdb = gn.Model(tokens, layers.Dense(1, activation="sigmoid")(h))
+    assert [c for _, c in keras_counts(imdb)] == [2560000, 98816, 98816, 129] and imdb.count_params() == 2757761
+    text = imdb.summary(print_fn=lambda s: None)
+    assert "(None, None, 128)" in text and "Total params: 2,757,761" in text
+    # Keras's RNN guide: Embedding(1000, 64) 64,000; GRU(256) 247,296 (reset_after=True);
+    # SimpleRNN(128) 49,280; Dense(10) 1,290; total 361,866. LSTM(128) on 64 features: 98,816.
+    rnn = gn.Sequential([gn.Input((None,)), layers.Embedding(1000, 64), layers.GRU(256, return_sequences=True),
+                         layers.SimpleRNN(128), layers.Dense(10)])
+    rnn.build((None, 5))
+    assert [c for _, c in keras_counts(rnn)] == [64000, 247296, 49280, 1290] and rnn.count_params() == 361866
+    assert layers.LSTM(128)(np.zeros((1, 2, 64))) is not None
+    # BatchNormalization on 32 features: 128 weights, 64 trainable and 64 not; LayerNormalization: 64.
+    bn = gn.Sequential([layers.BatchNormalization(input_shape=(32,))])
+    text = bn.summary(print_fn=lambda s: None)
+    assert "Total params: 128" in text and "Trainable params: 64" in text and "Non-trainable params: 64" in text
+    assert gn.Sequential([layers.LayerNormalization(input_shape=(32,))]).count_params() == 64
+
+
+def test_lstm_count_alone():
+    lstm = layers.LSTM(128)
+    lstm(np.zeros((1, 2, 64)))
+    assert lstm.count_params() == 98816

@@ -56,8 +56,12 @@ def test_fit_with_dicts_per_output_losses_metrics_and_loss_weights():
     xa, xb, flag, kind = data()
     history = model.fit({"a": xa, "b": xb}, {"flag": flag, "kind": kind}, epochs=30, batch_size=32, verbose=0,
                         validation_split=0.25, seed=0)
-    assert set(history.history) == {"loss", "flag_accuracy", "kind_accuracy", "val_loss", "val_flag_accuracy",
-                                    "val_kind_accuracy"}
+    logs = history.history
+    assert set(logs) == {"loss", "flag_loss", "kind_loss", "flag_accuracy", "kind_accuracy", "val_loss",
+                         "val_flag_loss", "val_kind_loss", "val_flag_accuracy", "val_kind_accuracy"}
+    for prefix in ("", "val_"):  # the total is the weighted sum of the per-output losses
+        np.testing.assert_allclose(logs[f"{prefix}loss"], np.add(logs[f"{prefix}flag_loss"],
+                                                                 0.5 * np.array(logs[f"{prefix}kind_loss"])), rtol=1e-5)
     assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
     result = model.evaluate([xa, xb], [flag, kind], return_dict=True)
     assert result["flag_accuracy"] > 0.85 and result["kind_accuracy"] > 0.75

@@ -6,7 +6,6 @@ functional API). Several inputs and outputs, branches, skip connections and shar
 keyed by the input and output names.
 """
 import copy
-import re
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from .nn.input_layer import InputLayer
 from .nn.module import evaluating
 from .nn.symbolic import SymbolicTensor, is_symbolic
 from .random import make_rng
-from .summary import summary_table
+from .summary import layer_names, snake_case, summary_table
 from .tensor import Tensor, no_grad
 
 
@@ -97,18 +96,11 @@ class Functional(Model, functional=True):
         return order
 
     def _name_layers(self):
-        """Keras's names for unnamed layers: ``dense``, ``dense_1``, ... (per model)."""
-        taken = {layer.name for layer in self.layers if layer.name}
-        for layer in self.layers:
-            if layer.name:
-                continue
-            base = "input_layer" if isinstance(layer, InputLayer) else _snake(type(layer).__name__)
-            name, k = base, 0
-            while name in taken:
-                k += 1
-                name = f"{base}_{k}"
+        """Keras's names for unnamed layers: ``dense``, ``dense_1``, ... (counted per model)."""
+        names = layer_names(self.layers, lambda layer: "input_layer" if isinstance(layer, InputLayer)
+                            else snake_case(type(layer).__name__))
+        for layer, name in zip(self.layers, names):
             layer.name = name
-            taken.add(name)
 
     def _reseed(self, rng):
         """Give every unseeded layer (wrapped ones included) a seed and draw its weights again."""
@@ -208,7 +200,9 @@ class Functional(Model, functional=True):
         self.loss = [losses_lib.get(entry) for entry in self._per_output(loss, "loss")]
         self.loss_weights = [float(w) for w in self._per_output(1.0 if loss_weights is None else loss_weights,
                                                                  "loss_weights")]
-        self.metric_names, self.metrics = {}, []
+        self.metrics = [OutputLoss(loss, f"{name}_loss", i) for i, (loss, name) in
+                        enumerate(zip(self.loss, self.output_names))]
+        self.metric_names = {}
         for i, (name, entries) in enumerate(zip(self.output_names, self._metrics_per_output(metrics))):
             entries = [] if entries is None else list(entries) if isinstance(entries, (list, tuple)) else [entries]
             self.metric_names[name] = [e if isinstance(e, str) else metrics_lib.get(e).name for e in entries]
@@ -329,8 +323,25 @@ class Functional(Model, functional=True):
                    outputs[0] if config["single_output"] else outputs, name=config.get("name"))
 
 
-def _snake(name):
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+class OutputLoss(metrics_lib.Metric):
+    """One output's loss as a logged quantity (Keras's ``digit_loss`` beside the total ``loss``):
+    the mean over the epoch's batches, weighted by their sizes."""
+
+    def __init__(self, loss, name, output_index):
+        self.loss, self.output_index = loss, output_index
+        super().__init__(name)
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        with no_grad():
+            value = self.loss(y_true, Tensor(y_pred), sample_weight=sample_weight)
+        self.total += float(value.data) * len(y_pred)
+        self.count += len(y_pred)
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
 
 
 def _unique(names):

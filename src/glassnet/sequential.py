@@ -9,7 +9,7 @@ from .nn.layers import Dense, Layer
 from .nn.module import evaluating
 from .nn.symbolic import SymbolicTensor
 from .random import make_rng
-from .summary import summary_table
+from .summary import layer_names, snake_case, summary_table
 from .tensor import Tensor, no_grad
 
 # Output activation + loss pairs computed together from the pre-activation
@@ -147,10 +147,10 @@ class Sequential(Model):
                              "or start with gn.Input(shape) or input_shape= on the first layer")
         rows, x = [], Tensor(np.zeros((1, *self._input_shape), dtype=self.dtype))
         with evaluating(), no_grad():  # no dropout draw, no moving-statistics update
-            for i, layer in enumerate(self.layers):
+            names = layer_names(self.layers, lambda layer: snake_case(type(layer).__name__))
+            for name, layer in zip(names, self.layers):
                 x = layer(x)
-                label = f"{layer.name or type(layer).__name__.lower() + '_' + str(i)} ({type(layer).__name__})"
-                rows.append((label, str((None, *x.shape[1:])), f"{layer.count_params():,}"))
+                rows.append((f"{name} ({type(layer).__name__})", str((None, *x.shape[1:])), f"{layer.count_params():,}"))
         return summary_table(self, "sequential", ("Layer (type)", "Output Shape", "Param #"), rows, print_fn)
 
     def get_config(self):

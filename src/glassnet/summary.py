@@ -1,4 +1,28 @@
-"""The text table of ``model.summary()``, shared by Sequential and functional models."""
+"""The text table of ``model.summary()``, shared by Sequential and functional models, and
+Keras's default layer names."""
+import re
+
+
+def snake_case(class_name):
+    """Keras's default name for a layer class: ``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` ->
+    ``max_pooling2d``, ``BatchNormalization`` -> ``batch_normalization``."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def layer_names(layers, base=snake_case):
+    """A name per layer: its own, else Keras's ``dense``, ``dense_1``, ... unique among ``layers``."""
+    taken, names = {layer.name for layer in layers if layer.name}, []
+    for layer in layers:
+        name, k = layer.name, 0
+        if not name:
+            name = stem = base(layer)
+            while name in taken:
+                k += 1
+                name = f"{stem}_{k}"
+            taken.add(name)
+        names.append(name)
+    return names
 
 
 def summary_table(model, default_name, headers, rows, print_fn=print):

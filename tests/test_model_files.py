@@ -36,11 +36,19 @@ def _recurrent():
     return model
 
 
+def _conv():
+    model = gn.Sequential([nn.Conv2D(2, 3, padding="same", activation="relu"), nn.MaxPooling2D(2), nn.Flatten(),
+                           nn.Dense(3, activation="softmax")], seed=2)
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy")
+    model.fit(X.reshape(40, 2, 2, 1).repeat(2, axis=1).repeat(2, axis=2), Y, epochs=1, verbose=0, seed=0)
+    return model
+
+
 @pytest.fixture(scope="module")
 def originals(tmp_path_factory):
     folder = tmp_path_factory.mktemp("originals")
     out = {}
-    for name, make in (("dense", _dense), ("recurrent", _recurrent)):
+    for name, make in (("dense", _dense), ("recurrent", _recurrent), ("conv", _conv)):
         model = make()
         model.save(folder / f"{name}.gnet")
         out[name] = ((folder / f"{name}.gnet").read_bytes(), model)
@@ -197,6 +205,32 @@ EDITS = {
     "optimizer iterations a float array": _tensor("optimizer/iterations", np.zeros(3, np.float32)),
     "every tensor removed": lambda c, t: t.clear(),
 }
+
+
+def _conv_layer(**changes):
+    return lambda c, t: _layers(c)[0]["config"].update(changes)
+
+
+CONV_EDITS = {
+    "Conv2D strides 0": _conv_layer(strides=[0, 0]),
+    "Conv2D kernel_size 0": _conv_layer(kernel_size=[0, 0]),
+    "Conv2D kernel_size 10**6": _conv_layer(kernel_size=[10**6, 10**6]),
+    "Conv2D filters 10**9": _conv_layer(filters=10**9),
+    "Conv2D padding 'evil'": _conv_layer(padding="evil"),
+    "Conv2D dilation_rate -1": _conv_layer(dilation_rate=[-1, -1]),
+    "MaxPooling2D pool_size 0": lambda c, t: _layers(c)[1]["config"].update({"pool_size": [0, 0]}),
+    "MaxPooling2D pool_size 10**6": lambda c, t: _layers(c)[1]["config"].update({"pool_size": [10**6, 10**6]}),
+    "input_shape of rank 2": _set("input_shape", value=[4, 4]),
+    "input_shape 10**5 x 10**5": _set("input_shape", value=[10**5, 10**5, 1]),
+}
+
+
+def test_edited_convolution_configs(originals, tmp_path, edge_cases):
+    cases = edge_cases("model files")
+    raw, model = originals["conv"]
+    for label, edit in CONV_EDITS.items():
+        _load_case(cases, f"conv: {label} (re-signed)", tmp_path / "conv.gnet", _rewrite(raw, edit), model)
+    cases.assert_clean()
 
 
 @pytest.mark.parametrize("sign", [True, False], ids=["re-signed", "checksums kept"])

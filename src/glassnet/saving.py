@@ -209,7 +209,7 @@ def load_model(path):
         return _rebuild(path, config, tensors)
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as err:
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, ArithmeticError) as err:
         raise ModelFileError(path, f"its config cannot be rebuilt ({type(err).__name__}: {err})") from None
 
 
@@ -293,7 +293,7 @@ def _layer_from(path, index, spec):
         return LAYERS.get(spec["class"])(**config)
     except ModelFileError:
         raise
-    except (ValueError, TypeError, KeyError, RecursionError) as err:
+    except (ValueError, TypeError, KeyError, RecursionError, ArithmeticError) as err:
         raise ModelFileError(path, f"layer {index} ({spec.get('class')!r:.40}) cannot be rebuilt from its config "
                                    f"({type(err).__name__}: {err})") from None
 

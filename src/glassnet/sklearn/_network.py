@@ -19,7 +19,6 @@ from scipy.special import xlogy
 from .. import functional as F
 from ..nn.layers import Dense, Dropout
 from ..ops.function import new_tensor
-from ..tensor import no_grad
 
 # scikit-learn's activation names -> glassnet's
 SKLEARN_ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -150,13 +149,6 @@ class MLPNetwork:
             per = (xlogy(t, t) - t).sum(axis=1)
             value += float((per if sample_weight is None else per * sample_weight).sum() / sw_sum)
         return value
-
-    def loss_value(self, x, target, sample_weight, alpha, l1):
-        """The loss alone, without a graph."""
-        with no_grad():
-            sw_sum = len(x) if sample_weight is None else float(sample_weight.sum())
-            loss, report = self.data_loss(self.logits(x), target, sample_weight, sw_sum)
-        return float(loss.data) * report + self.penalty(alpha, l1, sw_sum, add_grad=False)
 
     # -- flat parameter vector (L-BFGS) ----------------------------------------------------------
     def pack(self, grads=False):

@@ -32,6 +32,7 @@ PHRASES = {
         "note.batch1": "one sample: each feature's batch statistics run over one value, so xhat = 0",
         "recurrent.step": "layer {n}: {kind}, time step {t} of {steps}, units {shown} of {units}",
         "more": "{arg} more terms",
+        "shape": "output shape {shape} (values moved, no arithmetic)",
         "w.window": "window of y{arg}",
         "w.win": "window",
         "w.kernel": "kernel W[..., {arg}]",
@@ -79,6 +80,7 @@ PHRASES = {
         "note.batch1": "只有一个样本:每个特征的批统计量只含一个值,所以 xhat = 0",
         "recurrent.step": "第 {n} 层:{kind},第 {t} 个时间步(共 {steps} 步),显示单元 {shown}(共 {units} 个)",
         "more": "另外 {arg} 项",
+        "shape": "输出形状 {shape}(只移动数值,没有运算)",
         "w.window": "y{arg} 的窗口",
         "w.win": "窗口",
         "w.kernel": "卷积核 W[..., {arg}]",
@@ -121,6 +123,7 @@ def phrase(lang, key, **kwargs):
     return table[key].format(**words)
 
 
-def words(lang, text):
-    """``text`` with its ``<key:argument>`` words in ``lang``."""
-    return _WORD.sub(lambda m: phrase(lang, m.group(1), arg=m.group(2)), text)
+def words(lang, text, mark=False):
+    """``text`` with its ``<key:argument>`` words in ``lang`` (inside « » with ``mark``, for MathML and TeX)."""
+    left, right = ("«", "»") if mark else ("", "")
+    return _WORD.sub(lambda m: left + phrase(lang, m.group(1), arg=m.group(2)) + right, text)

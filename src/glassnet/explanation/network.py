@@ -136,7 +136,7 @@ def _explain_layer(s, position, time_step, neuron, is_last, loss_fn, t):
     if isinstance(layer, (rnn.SimpleRNN, rnn.LSTM, rnn.GRU)):
         return explain_recurrent(s, time_step, neuron)
     # reshaping layers move values and gradients without arithmetic; others are named only
-    return [heading(s, None, None), Line("forward", f"y (shape {s.y.shape})", "", "", None)]
+    return [heading(s, None, None), Line("forward", text=("shape", {"shape": s.y.shape}))]
 
 
 def explain_dense_neuron(s, neuron, is_last, loss_fn, t):

@@ -113,7 +113,7 @@ class Explanation:
                     out.append(f"- **{self._sentence(line, lang)}**" if line.heading else
                                f"- {self._sentence(line, lang)}")
                 else:
-                    out.append(f"- $${' = '.join(_tex(words(lang, p)) for p in self._parts(line))}$$")
+                    out.append(f"- $${' = '.join(_tex(words(lang, p, mark=True)) for p in self._parts(line))}$$")
             out.append("")
         if self.notes:
             out.append(f"*{phrase(lang, 'notes')}:* {self._notes(lang)}")
@@ -135,7 +135,7 @@ class Explanation:
                 # NOTE: one <math> per side and per few terms, so that a long sum wraps inside the page
                 pieces = []
                 for k, part in enumerate(self._parts(line)):
-                    for c, chunk in enumerate(_chunks(words(lang, part))):
+                    for c, chunk in enumerate(_chunks(words(lang, part, mark=True))):
                         lead = "<mo>=</mo>" if k and not c else ""
                         pieces.append(f"<math>{lead}<mrow>{_mathml(chunk)}</mrow></math>")
                 body.append(f'<li class="eq">{"".join(pieces)}</li>')
@@ -163,9 +163,13 @@ class Explanation:
 
 
 def _chunks(text, terms=2, items=4):
-    """``text`` cut after every few top-level ``+`` terms and every few items of a vector."""
-    depth, cuts, count, listed = 0, [], 0, 0
+    """``text`` cut after every few top-level ``+`` terms and every few items of a vector
+    (never inside translated words, which stand between « and »)."""
+    depth, cuts, count, listed, words_ = 0, [], 0, 0, False
     for i, ch in enumerate(text):
+        words_ = (words_ or ch == "«") and ch != "»"
+        if words_:
+            continue
         depth += ch in "([" and 1 or (ch in ")]" and -1 or 0)
         if ch == "+" and depth == 0 and text[i - 1:i] == " ":
             count += 1
@@ -184,31 +188,46 @@ def _chunks(text, terms=2, items=4):
 
 
 def _tex(text):
+    text = re.sub(r"«([^»]*)»", lambda m: r"\text{" + m.group(1) + "}", text)
     text = re.sub(r"\bd([A-Za-z]\w*)/d([A-Za-z][\w,]*)", r"\\frac{\\partial \1}{\\partial \2}", text)
     text = re.sub(r"\s*\*\s*", r" \\cdot ", text)
     return text.replace("<-", r"\leftarrow").replace("eta", r"\eta")
 
 
-_FRACTION = re.compile(r"^d([A-Za-z]\w*)/d(.+)$")
+_TOKEN = re.compile(r"""
+    «(?P<text>[^»]*)»                                              # translated words
+  | (?P<frac>d[A-Za-z][\w']*/d[A-Za-z][\w',]*(?:\[[^\]]*\])?)      # dL/dw31, dL/dx[2, 0, 1]
+  | (?P<num>(?:(?<![\w)\]])-)?\d+(?:\.\d+)?(?:e[-+]?\d+)?)      # a minus sign that is no subtraction
+  | (?P<name>[A-Za-z][A-Za-z_']*\d*(?:,\d+)?(?:\[[^\]]*\])?)        # z1, w33,1, x_2, relu', x[2, 0]
+  | (?P<op><-|[-+*/=·(),\[\]^|])
+  | (?P<other>\S)
+""", re.VERBOSE)
+_OPS_SHOWN = {"*": "·", "<-": "←"}
+_FRACTION = re.compile(r"^d([A-Za-z][\w']*)/d(.+)$")
+_SUBSCRIPT = re.compile(r"^([A-Za-z])(\d+(?:,\d+)?)$")
 
 
 def _mathml(text):
-    tokens = text.replace("<-", " ← ").replace("*", " · ").replace("(", " ( ").replace(")", " ) ").split()
+    """A formula's text as MathML: numbers, names with subscripts, partial derivatives as fractions."""
     parts = []
-    for tok in tokens:
+    for m in _TOKEN.finditer(text):
+        kind, tok = m.lastgroup, m.group(m.lastgroup)
         esc = html_lib.escape(tok)
-        frac = _FRACTION.match(tok)
-        if frac:  # a partial derivative as a fraction
-            parts.append(f"<mfrac><mrow><mo>∂</mo>{_mathml(frac.group(1))}</mrow>"
-                         f"<mrow><mo>∂</mo>{_mathml(frac.group(2))}</mrow></mfrac>")
-        elif tok == "eta":
-            parts.append("<mi>η</mi>")
-        elif tok in ("+", "-", "·", "←", "(", ")", "=", "/", "[", "]", ","):
-            parts.append(f"<mo>{esc}</mo>")
-        elif tok[0].isdigit() or (tok[0] == "-" and len(tok) > 1):
+        if kind == "text":
+            parts.append(f"<mtext>&#160;{esc}&#160;</mtext>")
+        elif kind == "frac":
+            top, bottom = _FRACTION.match(tok).groups()
+            parts.append(f"<mfrac><mrow><mo>∂</mo>{_mathml(top)}</mrow><mrow><mo>∂</mo>{_mathml(bottom)}</mrow></mfrac>")
+        elif kind == "num":
             parts.append(f"<mn>{esc}</mn>")
-        elif len(tok) > 1 and tok[0].isalpha() and tok[1:].replace(",", "").isdigit():
-            parts.append(f"<msub><mi>{esc[0]}</mi><mn>{esc[1:]}</mn></msub>")
+        elif kind == "name":
+            sub = _SUBSCRIPT.match(tok)
+            if tok == "eta":
+                parts.append("<mi>η</mi>")
+            elif sub:
+                parts.append(f"<msub><mi>{sub.group(1)}</mi><mn>{sub.group(2)}</mn></msub>")
+            else:
+                parts.append(f"<mi>{esc}</mi>")
         else:
-            parts.append(f"<mi>{esc}</mi>")
+            parts.append(f"<mo>{html_lib.escape(_OPS_SHOWN.get(tok, tok))}</mo>")
     return "".join(parts)

@@ -4,7 +4,7 @@ Each computes in one node what a composition would compute in several, and is
 gradchecked like every primitive.
 """
 from ..backend import get_array_module
-from .activation import log_softmax_array, stable_sigmoid
+from .activation import log_softmax_array
 from .function import Function
 
 
@@ -108,12 +108,16 @@ class SigmoidCrossEntropy(Function):
     def forward(self, z):
         xp = get_array_module(z)
         t = self.target = self.target.astype(z.dtype, copy=False)
-        self.z = z
-        per = (xp.maximum(z, 0) - t * z + xp.log1p(xp.exp(-abs(z)))).sum(axis=1)
+        self.positive = z >= 0
+        self.e = e = xp.exp(-abs(z))  # in (0, 1]: never overflows; the backward reuses it
+        per = (xp.maximum(z, 0) - t * z + xp.log1p(e)).sum(axis=1)
         return per.mean(dtype=z.dtype) if self.mean else per
 
     def backward(self, gy):
-        g = stable_sigmoid(self.z)
+        xp = get_array_module(gy)
+        # sigmoid(z) = 1 / (1 + e) for z >= 0, e / (1 + e) otherwise, with e = exp(-|z|)
+        g = xp.where(self.positive, 1, self.e).astype(self.e.dtype, copy=False)
+        g /= 1 + self.e
         g -= self.target
         if self.mean:
             g *= gy / g.dtype.type(len(g))

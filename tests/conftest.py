@@ -137,3 +137,12 @@ def run_script():
         return out.getvalue()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tallies():
+    """The edge tests' outcome tallies by area: ``tallies["command line"].record(case, outcome)``."""
+    spec = importlib.util.spec_from_file_location("edge_tally", pathlib.Path(__file__).with_name("edge_tally.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {area: module.Tally(area) for area in ("command line", "playground server")}

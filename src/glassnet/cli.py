@@ -23,6 +23,30 @@ def _sizes(text):
     return sizes
 
 
+def _bounded(kind, low, high=None, low_open=False):
+    """An argparse type: a number of ``kind`` in [low, high] (or (low, high] with low_open)."""
+    words = {int: "an integer", float: "a number"}[kind]
+    rule = f"> {low}" if low_open else f">= {low}"
+    rule += f" and <= {high}" if high is not None else ""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {words} {rule}; received {text!r}") from None
+        if (not np.isfinite(value) or (value <= low if low_open else value < low)
+                or (high is not None and value > high)):
+            raise argparse.ArgumentTypeError(f"expected {words} {rule}; received {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+POSITIVE_INT, COUNT, POSITIVE, FRACTION = _bounded(int, 1), _bounded(int, 0), _bounded(float, 0, low_open=True), \
+    _bounded(float, 0, 1)
+
+
 def _add_training_options(p):
     from .workflow import TrainConfig  # noqa: PLC0415
 
@@ -31,28 +55,28 @@ def _add_training_options(p):
     data.add_argument("--dataset", default=d.dataset, choices=DATASET_NAMES, help="built-in data set (default: digits)")
     data.add_argument("--csv", help="train on your own CSV file (with a header row) instead")
     data.add_argument("--target", help="the label column of --csv")
-    data.add_argument("--test-size", type=float, default=d.test_size, help="held-out test fraction (default: 0.2)")
-    data.add_argument("--noise", type=float, default=d.noise, help="noise of the 2-D toy sets (default: 0.1)")
+    data.add_argument("--test-size", type=_bounded(float, 0, 1, low_open=True), default=d.test_size, help="held-out test fraction (default: 0.2)")
+    data.add_argument("--noise", type=_bounded(float, 0), default=d.noise, help="noise of the 2-D toy sets (default: 0.1)")
     net = p.add_argument_group("network")
     net.add_argument("--model", choices=("mlp", "cnn"), default=d.model,
                      help="mlp: Dense layers (default); cnn: two convolutions and pooling first (digits)")
     net.add_argument("--hidden", type=_sizes, default=d.hidden, help="hidden layer sizes, e.g. 64,32 (default: 64)")
     net.add_argument("--activation", default=d.activation, help="hidden activation (default: relu)")
     net.add_argument("--output-activation", help="output activation (default: softmax / sigmoid / linear by task)")
-    net.add_argument("--dropout", type=float, default=d.dropout, help="dropout rate after each hidden layer")
-    net.add_argument("--l1", type=float, default=d.l1, help="L1 penalty on the kernels")
-    net.add_argument("--l2", type=float, default=d.l2, help="L2 penalty (l2/2 * sum w^2) on the kernels")
+    net.add_argument("--dropout", type=_bounded(float, 0, 0.99), default=d.dropout, help="dropout rate after each hidden layer")
+    net.add_argument("--l1", type=_bounded(float, 0), default=d.l1, help="L1 penalty on the kernels")
+    net.add_argument("--l2", type=_bounded(float, 0), default=d.l2, help="L2 penalty (l2/2 * sum w^2) on the kernels")
     fit = p.add_argument_group("training")
     fit.add_argument("--loss", help="loss name (default: categorical / binary cross-entropy or mse by task)")
     fit.add_argument("--optimizer", default=d.optimizer, help="optimizer name (default: adam)")
-    fit.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
-    fit.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs (default: 200)")
-    fit.add_argument("--batch-size", type=int, default=d.batch_size, help="mini-batch size (default: 32)")
-    fit.add_argument("--patience", type=int, default=d.patience,
+    fit.add_argument("--lr", type=POSITIVE, help="learning rate (default: the optimizer's)")
+    fit.add_argument("--epochs", type=POSITIVE_INT, default=d.epochs, help="maximum epochs (default: 200)")
+    fit.add_argument("--batch-size", type=POSITIVE_INT, default=d.batch_size, help="mini-batch size (default: 32)")
+    fit.add_argument("--patience", type=COUNT, default=d.patience,
                      help="early stopping patience on the validation loss (default: 10)")
-    fit.add_argument("--validation-split", type=float, default=d.validation_split,
+    fit.add_argument("--validation-split", type=_bounded(float, 0, 0.9), default=d.validation_split,
                      help="fraction of the training data held out for early stopping (default: 0.1)")
-    fit.add_argument("--seed", type=int, default=d.seed, help="seed of the split, weights and shuffling (default: 42)")
+    fit.add_argument("--seed", type=COUNT, default=d.seed, help="seed of the split, weights and shuffling (default: 42)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -146,29 +170,11 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from .datasets import _is_number  # noqa: PLC0415
     from .saving import atomic_write  # noqa: PLC0415
 
     model = _load(args.model)
     meta = model.metadata
-    with open(args.csv, newline="") as f:
-        rows = [r for r in csv.reader(f) if r]
-    if not rows:
-        raise ValueError(f"{args.csv} is empty")
-    header = rows[0]
-    features = meta.get("feature_names") or []
-    if features and all(name in header for name in features):
-        columns = [header.index(name) for name in features]
-        data = rows[1:]
-    elif all(_is_number(v) for v in header):  # no header row
-        columns, data = list(range(len(header))), rows
-    else:
-        columns = [i for i, h in enumerate(header) if h != meta.get("target")]
-        data = rows[1:]
-    try:
-        x = np.array([[float(r[c]) for c in columns] for r in data], dtype=np.float32)
-    except (ValueError, IndexError) as err:
-        raise ValueError(f"{args.csv}: every row needs numeric values in the feature columns ({err})") from None
+    x = _read_rows(args.csv, meta, _input_width(model))
     y = model.predict(x, batch_size=256)
     names = meta.get("target_names") or []
     buf = io.StringIO()
@@ -188,6 +194,54 @@ def cmd_predict(args):
     return 0
 
 
+def _input_width(model):
+    """The number of features one sample of ``model`` has (None when it takes images)."""
+    shape = tuple(getattr(model, "_input_shape", None) or ())  # one sample's shape
+    return shape[0] if len(shape) == 1 else None
+
+
+def _read_rows(path, meta, width):
+    """The feature matrix of the CSV file at ``path``, with clear errors for the usual mistakes."""
+    from .datasets import _is_number  # noqa: PLC0415
+
+    with open(path, "rb") as f:
+        raw = f.read()
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise ValueError(f"{path} holds a NUL byte at offset {nul}: it is not a text CSV file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    rows = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    if not rows:
+        raise ValueError(f"{path} is empty")
+    header = rows[0]
+    features = meta.get("feature_names") or []
+    if features and all(name in header for name in features):
+        columns, data = [header.index(name) for name in features], rows[1:]
+    elif all(_is_number(v) for v in header):
+        columns = list(range(len(header)))
+        # NOTE: pandas writes 0,1,...,n-1 as the header of an unnamed frame: that row is a header.
+        is_index_header = [v.strip() for v in header] == [str(i) for i in range(len(header))]
+        data = rows[1:] if is_index_header and len(rows) > 1 else rows
+    else:
+        columns = [i for i, h in enumerate(header) if h != meta.get("target")]
+        data = rows[1:]
+    if not data:
+        raise ValueError(f"{path} has a header row but no data rows")
+    if width is not None and len(columns) != width:
+        target = meta.get("target")
+        hint = (f" (does it still hold the label column{f' {target!r}' if target else ''}?)"
+                if len(columns) == width + 1 else "")
+        raise ValueError(f"{path} has {len(columns)} feature columns; the model expects {width}{hint}")
+    try:
+        return np.array([[float(r[c]) for c in columns] for r in data], dtype=np.float32)
+    except (ValueError, IndexError) as err:
+        raise ValueError(f"{path}: every row needs {len(columns)} numeric values in the feature columns ({err})") \
+            from None
+
+
 def cmd_explain(args):
     from .explanation import example, explain  # noqa: PLC0415
 
@@ -203,12 +257,18 @@ def cmd_explain(args):
         if args.x is None or args.y is None:
             raise ValueError("--model needs --x (the sample's features, comma-separated) and --y (its label)")
         x, y = _floats(args.x, "--x"), _floats(args.y, "--y")
+        width = _input_width(model)
+        if width is not None and x.size != width:
+            raise ValueError(f"--x must hold {width} comma-separated numbers (the model's input features); "
+                             f"received {x.size}: {args.x!r}")
         result = explain(model, x, y, learning_rate=args.lr, **options)
     elif args.example == "seed" and (args.x or args.y or options):
         from .explanation import seed_example  # noqa: PLC0415
 
         model, x, y = seed_example()
         x = _floats(args.x, "--x") if args.x else x
+        if x.size != 2:
+            raise ValueError(f"--x must hold 2 comma-separated numbers for the seed network; received {args.x!r}")
         y = _floats(args.y, "--y") if args.y else y
         result = explain(model, x, y, learning_rate=args.lr, **options)
     else:
@@ -294,19 +354,27 @@ def build_parser():
                        description="Train one hidden layer of each --hidden size and print a table; "
                                    "the best on the validation split is marked.")
     _add_training_options(p)
+    for action in p._actions:
+        if action.dest == "hidden":  # tune reads --hidden as the sizes to try, one hidden layer each
+            action.help = "the sizes to try, one hidden layer of each, e.g. 16,32,64 (default: 16,32,64,128)"
     p.set_defaults(func=cmd_tune, hidden=(16, 32, 64, 128))
 
-    p = sub.add_parser("evaluate", help="evaluate a saved model on its test split")
+    p = sub.add_parser("evaluate", help="evaluate a saved model on its test split",
+                       description="Evaluate a saved model on the test split of the data it was trained on "
+                                   "(the same seed and test size), or of --dataset / --csv.")
     p.add_argument("model", help="a model file written by glassnet train")
     p.add_argument("--dataset", choices=DATASET_NAMES, help="data set (default: the one it was trained on)")
     p.add_argument("--csv", help="a CSV file instead")
     p.add_argument("--target", help="the label column of --csv")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="predict for the rows of a CSV file")
+    p = sub.add_parser("predict", help="predict for the rows of a CSV file",
+                       description="Predict for every row of a CSV file of features and write a CSV with the "
+                                   "predicted label and each class's probability (or the predicted value).")
     p.add_argument("model", help="a model file written by glassnet train")
     p.add_argument("--csv", required=True, help="rows to predict (feature columns; a header row is optional)")
-    p.add_argument("--out", help="where to write the predictions (default: <csv>.predictions.csv)")
+    p.add_argument("--out", help="where to write the predictions (default: the CSV's name without .csv plus "
+                        ".predictions.csv, e.g. rows.csv -> rows.predictions.csv)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("explain", help="print one training step or one computation graph with every number",
@@ -318,13 +386,13 @@ def build_parser():
     p.add_argument("--model", help="explain a saved model instead (any of glassnet's layers)")
     p.add_argument("--x", help="the sample's features, comma-separated")
     p.add_argument("--y", help="the sample's target (a class label or comma-separated values)")
-    p.add_argument("--lr", type=float, default=0.1, help="eta of the update shown (default: 0.1)")
+    p.add_argument("--lr", type=POSITIVE, default=0.1, help="eta of the update shown (default: 0.1)")
     p.add_argument("--neuron", action="append", metavar="LAYER:INDEX",
                    help="show this neuron of a Dense layer (layers from 1, neurons from 0); repeatable")
     p.add_argument("--position", metavar="I,J,...",
                    help="the output position shown in convolution, pooling, normalization and embedding layers "
                         "(without the batch axis; default: the middle)")
-    p.add_argument("--step", type=int, help="the time step shown in recurrent layers (default: the last)")
+    p.add_argument("--step", type=COUNT, help="the time step shown in recurrent layers (default: the last)")
     p.add_argument("--format", choices=("text", "markdown", "html"), default="text",
                    help="text, Markdown, or a standalone HTML page with MathML (default: text)")
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="labels in English or Chinese (default: en)")
@@ -340,31 +408,37 @@ def build_parser():
                    help="hidden layer sizes, e.g. 8,8; every hidden unit gets its own map (default: 3)")
     p.add_argument("--activation", default="tanh", help="hidden activation (default: tanh)")
     p.add_argument("--optimizer", default="adam", help="optimizer name (default: adam)")
-    p.add_argument("--lr", type=float, default=0.05, help="learning rate (default: 0.05)")
-    p.add_argument("--epochs", type=int, default=200, help="full-batch epochs of training (default: 200)")
-    p.add_argument("--frames", type=int, default=30,
+    p.add_argument("--lr", type=POSITIVE, default=0.05, help="learning rate (default: 0.05)")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=200, help="full-batch epochs of training (default: 200)")
+    p.add_argument("--frames", type=_bounded(int, 2), default=30,
                    help="frames in the GIF; the first shows the untrained network, epoch 0 (default: 30)")
-    p.add_argument("--samples", type=int, default=200, help="points in the data set (default: 200)")
-    p.add_argument("--noise", type=float, default=0.1, help="noise of the data set (default: 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data, weights and shuffling (default: 0)")
+    p.add_argument("--samples", type=_bounded(int, 4), default=200, help="points in the data set (default: 200)")
+    p.add_argument("--noise", type=_bounded(float, 0), default=0.1, help="noise of the data set (default: 0.1)")
+    p.add_argument("--seed", type=COUNT, default=0, help="seed of the data, weights and shuffling (default: 0)")
     p.add_argument("--out", help="the GIF (default: <dataset>-<hidden>.gif)")
     p.add_argument("--diagram", help="also write the network diagram (PNG or SVG)")
     p.set_defaults(func=cmd_animate)
 
-    p = sub.add_parser("playground", help="a local web page to train small networks live (like TensorFlow Playground)")
+    p = sub.add_parser("playground", help="a local web page to train small networks live (like TensorFlow Playground)",
+                       description="Serve the playground page on this machine: pick a data set and a network, "
+                                   "watch it train, explain any point, export the model.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    p.add_argument("--port", type=_bounded(int, 0, 65535), default=8765, help="port (default: 8765; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the page in a browser")
     p.set_defaults(func=cmd_playground)
 
-    p = sub.add_parser("summary", help="print a saved model's layers and parameters")
-    p.add_argument("model")
+    p = sub.add_parser("summary", help="print a saved model's layers and parameters",
+                       description="Print a saved model's layers, output shapes and parameter counts, the data it "
+                                   "was trained on and its optimizer.")
+    p.add_argument("model", help="a model file written by glassnet train (or Model.save)")
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("export", help="write a saved model as an ONNX file (needs glassnet[onnx])")
-    p.add_argument("model")
+    p = sub.add_parser("export", help="write a saved model as an ONNX file (needs glassnet[onnx])",
+                       description="Write a saved model as an ONNX file that onnxruntime runs with the same "
+                                   "numbers (needs glassnet[onnx]).")
+    p.add_argument("model", help="a model file written by glassnet train (or Model.save)")
     p.add_argument("--onnx", required=True, metavar="OUT", help="the ONNX file to write")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset version (default: 17)")
+    p.add_argument("--opset", type=POSITIVE_INT, default=17, help="ONNX opset version (default: 17)")
     p.add_argument("--input-shape", type=_sizes, default=None, metavar="N,N",
                    help="one sample's shape, e.g. 8,8 (default: the shape the model was built with)")
     p.set_defaults(func=cmd_export)
@@ -382,7 +456,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("glassnet: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError, ImportError, RuntimeError) as err:
+    except (ValueError, TypeError, OSError, ImportError, RuntimeError, ArithmeticError, MemoryError, LookupError) \
+            as err:
         print(f"glassnet {args.command}: error: {err}", file=sys.stderr)
         return 1
 

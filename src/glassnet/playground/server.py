@@ -15,9 +15,19 @@ API (JSON unless said):
   POST /api/sessions/ID/predict         body: {"pixels": 64 numbers in [0, 1]} (digits mode)
   POST /api/sessions/ID/explain_digit   body: {"pixels", "format", "lang"}: explain a drawing (digits mode)
   GET  /  and  /static/NAME             the page, from the package's own files only
+
+Every request must name this server in its Host header (the bound address or a localhost name:
+no DNS rebinding), and every POST must carry a JSON body (Content-Type application/json, which a
+cross-site form cannot send without a CORS preflight this server never grants) and, when the
+browser sends an Origin, come from this page's own origin. Bad requests get a 400 with
+{"error": ...}; the answer is always valid JSON (non-finite numbers become null).
 """
+import ipaddress
 import json
+import math
 import os
+import select
+import socket
 import threading
 import time
 import uuid
@@ -31,6 +41,12 @@ from .session import Config, ConfigError, Session
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_SESSIONS = 32
 MAX_BODY = 64 * 1024
+MAX_THREADS = 64  # request threads at once; more connections wait in the listen backlog
+EVICT_AFTER = 60.0  # seconds without a request or an open event stream before a session may be dropped
+STOP_AFTER = 120.0  # seconds unseen before a running session is paused (its page is gone)
+SOCKET_TIMEOUT = 30.0
+HEARTBEAT = 5.0  # seconds between an idle event stream's keepalive comments
+LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
 TEXT_TYPES = {"html": "text/html; charset=utf-8", "text": "text/plain; charset=utf-8",
               "markdown": "text/plain; charset=utf-8"}
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -48,12 +64,15 @@ class Playground:
         self.trainer.start()
 
     def create(self, config):
+        """A new session; raises Busy when all are in use (a blind flood never evicts a live page)."""
         session = Session(config)
         with self.lock:
-            if len(self.sessions) >= MAX_SESSIONS:  # drop the least recently used
+            if len(self.sessions) >= MAX_SESSIONS:  # drop the least recently used, if idle long enough
                 oldest = min(self.sessions, key=lambda k: self.sessions[k].last_used)
+                if time.monotonic() - self.sessions[oldest].last_used < EVICT_AFTER:
+                    raise Busy(f"all {MAX_SESSIONS} sessions are in use; try again in a minute")
                 del self.sessions[oldest]
-            sid = uuid.uuid4().hex[:12]
+            sid = uuid.uuid4().hex
             self.sessions[sid] = session
         return sid, session
 
@@ -68,21 +87,36 @@ class Playground:
         while not self.stop.is_set():
             with self.lock:
                 running = [s for s in self.sessions.values() if s.running]
+            now = time.monotonic()
             for session in running:
+                if now - session.last_used > STOP_AFTER:  # nobody watches: its page is gone
+                    with session.lock:
+                        session.running = False
+                        session.version += 1
+                    continue
                 session.tick()
             time.sleep(0.04)  # about 50 epochs a second: fast to learn, slow enough to watch
+
+
+class Busy(Exception):
+    """Every session slot is held by a page in use."""
+
+
+class BadRequest(ConfigError):
+    """A malformed request (headers or body): answered 400, the connection then closed."""
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "glassnet-playground"
     playground = None  # set by make_server
+    timeout = SOCKET_TIMEOUT  # a client that stops sending mid-request frees its thread
 
     def log_message(self, *args):  # quiet by default
         pass
 
     # -- helpers -----------------------------------------------------------------------
     def _send(self, status, body, content_type="application/json"):
-        data = body if isinstance(body, bytes) else (json.dumps(body) if content_type == "application/json"
+        data = body if isinstance(body, bytes) else (_json(body) if content_type == "application/json"
                                                       else body).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -94,15 +128,49 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, status, message):
         self._send(status, {"error": message})
 
+    def _check_host(self):
+        """Raise BadRequest unless the Host header names this server (DNS rebinding)."""
+        host = (self.headers.get("Host") or "").strip().lower()
+        name, port = _split_host(host)
+        bound_host, bound_port = self.server.server_address[:2]
+        if port is not None and port != bound_port:
+            raise BadRequest(f"Host {host!r} is not this server (port {bound_port})")
+        if name in LOCAL_NAMES or name == str(bound_host).lower():
+            return
+        if _is_wildcard(bound_host) and _is_ip(name):  # bound to every address: any of ours by number
+            return
+        raise BadRequest(f"Host {host!r} is not this server; open it as http://localhost:{bound_port}/")
+
+    def _check_post(self):
+        """Raise BadRequest for a cross-site or non-JSON POST (the page always sends JSON)."""
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            name, port = _split_host(urlparse(origin).netloc.lower())
+            own_name, own_port = _split_host((self.headers.get("Host") or "").strip().lower())
+            if origin == "null" or name != own_name or port != own_port:
+                raise BadRequest(f"cross-site request refused (Origin {origin!r})")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise BadRequest(f"the body must be JSON with Content-Type application/json; received {ctype!r}")
+
     def _body(self):
-        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding"):
+            raise BadRequest("chunked bodies are not accepted; send Content-Length")
+        text = (self.headers.get("Content-Length") or "0").strip()
+        if not text.isdigit():
+            raise BadRequest(f"Content-Length must be a non-negative integer; received {text!r}")
+        length = int(text)
         if length > MAX_BODY:
-            raise ConfigError(f"request body too large ({length} bytes; at most {MAX_BODY})")
+            raise BadRequest(f"request body too large ({length} bytes; at most {MAX_BODY})")
         raw = self.rfile.read(length) if length else b"{}"
+        if len(raw) < length:
+            raise BadRequest(f"the body ended after {len(raw)} of {length} bytes")
         try:
             return json.loads(raw or b"{}")
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"the body is not valid JSON: {err.msg}") from None
+        except RecursionError:
+            raise BadRequest("the body nests too deeply") from None
+        except ValueError as err:  # JSONDecodeError, or an integer of thousands of digits
+            raise BadRequest(f"the body is not valid JSON: {getattr(err, 'msg', err)}") from None
 
     def _session(self, sid):
         session = self.playground.get(sid)
@@ -116,6 +184,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = [p for p in url.path.split("/") if p]
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
+            self._check_host()
             if not parts:
                 return self._static("index.html")
             if parts[0] == "static" and len(parts) == 2:
@@ -138,12 +207,17 @@ class Handler(BaseHTTPRequestHandler):
                 if action == "export":
                     return self._export(session, query.get("format", "model"))
             return self._error(404, f"no such resource: {url.path}")
+        except BadRequest as err:
+            self.close_connection = True
+            return self._error(400, str(err))
         except (ConfigError, ValueError) as err:
             return self._error(400, str(err))
 
     def do_POST(self):  # noqa: N802
         parts = [p for p in urlparse(self.path).path.split("/") if p]
         try:
+            self._check_host()
+            self._check_post()
             if parts == ["api", "sessions"]:
                 sid, session = self.playground.create(Config.parse(self._body()))
                 return self._send(200, {"id": sid, "state": session.snapshot()})
@@ -178,8 +252,13 @@ class Handler(BaseHTTPRequestHandler):
                     return self._error(404, f"unknown action {action!r}")
                 return self._send(200, session.snapshot())
             return self._error(404, f"no such resource: {self.path}")
+        except BadRequest as err:
+            self.close_connection = True  # its body may be unread: the next request would start inside it
+            return self._error(400, str(err))
         except ConfigError as err:
             return self._error(400, str(err))
+        except Busy as err:
+            return self._error(503, str(err))
 
     def _export(self, session, fmt):
         if fmt not in ("model", "python"):
@@ -209,16 +288,95 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        sent, started = -1, time.monotonic()
+        sent, started, beat = -1, time.monotonic(), time.monotonic()
         try:
-            while time.monotonic() - started < max_seconds:
+            while time.monotonic() - started < max_seconds and not self._client_gone():
+                session.last_used = time.monotonic()  # an open page keeps its session alive
                 if session.version != sent:
-                    sent = session.version
-                    self.wfile.write(f"data: {json.dumps(session.snapshot())}\n\n".encode())
+                    sent, beat = session.version, time.monotonic()
+                    self.wfile.write(f"data: {_json(session.snapshot())}\n\n".encode())
+                    self.wfile.flush()
+                elif time.monotonic() - beat > HEARTBEAT:  # a comment: finds a vanished client
+                    beat = time.monotonic()
+                    self.wfile.write(b": keepalive\n\n")
                     self.wfile.flush()
                 time.sleep(0.15)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
             pass
+        self.close_connection = True
+
+    def _client_gone(self):
+        """True once the client has closed its side of the connection (it sends nothing on a stream)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return True
+
+
+def _json(value):
+    """``value`` as JSON a browser can parse: NaN and infinities become null."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _split_host(host):
+    """("name", port or None) of a Host header value such as "localhost:8765" or "[::1]:80"."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        name, _, port = host.partition(":") if host.count(":") <= 1 else (host, "", "")
+    return name, (int(port) if port.isdigit() else None)
+
+
+def _is_ip(name):
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_wildcard(host):
+    return str(host) in ("", "0.0.0.0", "::")
+
+
+class Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a longer listen backlog and at most MAX_THREADS request threads."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs):
+        self.slots = threading.BoundedSemaphore(MAX_THREADS)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        self.slots.acquire()  # the accept loop waits here; new connections queue in the backlog
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 def _format(fmt):
@@ -252,8 +410,7 @@ def make_server(host="127.0.0.1", port=8765):
     """A server bound to ``host:port`` (port 0: any free port); call ``serve_forever()``."""
     playground = Playground()
     handler = type("BoundHandler", (Handler,), {"playground": playground})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = Server((host, port), handler)
     server.playground = playground
     return server
 

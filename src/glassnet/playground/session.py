@@ -99,6 +99,8 @@ def _choice(name, value, options):
 
 
 def _number(name, value, low, high, integer=False):
+    if isinstance(value, bool):  # JSON true is no number (Python would read it as 1)
+        raise ConfigError(f"{name} must be a number in [{low}, {high}]; received {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):

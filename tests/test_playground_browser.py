@@ -113,6 +113,15 @@ def test_the_url_keeps_the_setup_and_restores_it(base, browser):
     page.wait_for_function("location.search.includes('hidden=3%2C2%2C2')")  # set once the server answered
 
 
+def test_one_bad_url_value_resets_only_that_field(base, browser):
+    page = browser.new_page()
+    page.goto(f"{base}/?dataset=circles&hidden=12&activation=relu")
+    page.wait_for_function("document.body.dataset.session")
+    config = server_state(base, page.evaluate("document.body.dataset.session"))["config"]
+    assert config["dataset"] == "circles" and config["activation"] == "relu" and config["hidden"] == [8, 4]
+    page.close()
+
+
 LINK_WEIGHTS = "[...document.querySelectorAll('#links path')].map((p) => Number(p.dataset.weight))"
 
 

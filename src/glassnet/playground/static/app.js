@@ -60,11 +60,21 @@ async function start() {
   try {
     await openSession();
   } catch (err) {
-    message(err.message + " (falling back to the defaults)");
-    config = {...DEFAULTS};
+    // NOTE: the server's message starts with the field's name: only that field goes back to its default.
+    const bad = Object.keys(DEFAULTS).filter((k) => err.message.startsWith(k)).sort((a, b) => b.length - a.length)[0];
+    message(err.message + (bad ? ` (${bad} reset to ${DEFAULTS[bad]})` : " (falling back to the defaults)"));
+    config = bad ? {...config, [bad]: DEFAULTS[bad]} : {...DEFAULTS};
     writeUrl();
     syncControls();
-    await openSession();
+    try {
+      await openSession();
+    } catch (again) {
+      message(again.message + " (falling back to the defaults)");
+      config = {...DEFAULTS};
+      writeUrl();
+      syncControls();
+      await openSession();
+    }
   }
 }
 

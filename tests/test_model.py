@@ -1,4 +1,6 @@
 """The Model API: compile, fit (mini-batch, stochastic, full-batch), evaluate, predict, errors."""
+import io
+
 import numpy as np
 import pytest
 
@@ -165,9 +167,41 @@ def test_verbose_modes_print_progress(blobs, capsys):
     make_model().fit(x, y, epochs=2, verbose=2)
     out = capsys.readouterr().out
     assert "Epoch 1/2 - loss: " in out and "accuracy: " in out
-    make_model().fit(x, y, epochs=1, verbose=1)
-    err = capsys.readouterr().err
-    assert "Epoch 1/1" in err and "batch" in err
     make_model().fit(x, y, epochs=1, verbose=0)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_verbose_1_into_a_log_writes_one_plain_line_per_epoch(blobs, capsys):
+    # Issue 13: into a file or pipe, tqdm wrote three \r-separated bar states per epoch.
+    x, y = blobs
+    make_model().fit(x, y, epochs=3, verbose=1)
+    captured = capsys.readouterr()
+    assert captured.err == "" and "\r" not in captured.out
+    lines = captured.out.splitlines()
+    assert [line.split(" - ")[0] for line in lines] == ["Epoch 1/3", "Epoch 2/3", "Epoch 3/3"]
+    assert all("loss: " in line and "accuracy: " in line for line in lines)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_verbose_1_on_a_terminal_draws_a_bar_that_fits_its_width(blobs, capsys, monkeypatch):
+    # Issue 13: in a 120-column terminal the bar shrank to one character and the metrics were cut.
+    from glassnet.callbacks import ProgressBar
+
+    x, y = blobs
+    monkeypatch.setenv("COLUMNS", "120")
+    terminal = _Terminal()
+    model = make_model()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[ProgressBar(epochs=2, steps=4, verbose=1, stream=terminal)])
+    states = [s for s in terminal.getvalue().replace("\n", "\r").split("\r") if s.strip()]
+    assert states and all(len(s) <= 120 for s in states)
+    assert any(s.startswith("Epoch 1/2") for s in states) and any(s.startswith("Epoch 2/2") for s in states)
+    bars = [s.split("|")[1] for s in states if s.count("|") == 2]
+    assert bars and min(len(bar) for bar in bars) >= 40  # a real bar, not one character
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all("loss: " in line and "accuracy: " in line for line in lines)
+

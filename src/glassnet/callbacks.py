@@ -7,6 +7,8 @@ setting ``model.stop_training = True`` ends training after the current epoch.
 import csv
 import math
 import os
+import shutil
+import sys
 
 import numpy as np
 
@@ -267,33 +269,51 @@ def _fmt(value):
 
 
 class ProgressBar(Callback):
-    """A tqdm progress bar per epoch with the running loss and metrics (``verbose=1``),
-    or one line per epoch (``verbose=2``)."""
+    """Progress of ``fit``, as Keras prints it.
 
-    def __init__(self, epochs, steps, verbose=1):
+    ``verbose=1`` on a terminal: one live tqdm bar per epoch, sized to the terminal's width
+    (``shutil.get_terminal_size``, so ``COLUMNS`` is honoured) and showing the running loss;
+    when the epoch ends the bar is replaced by one line with every metric. ``verbose=1``
+    when the stream is not a terminal (a log file, a pipe, a notebook capture), and
+    ``verbose=2`` always: one plain line per epoch and no carriage returns, as Keras's
+    ``verbose=2``.
+
+    Args:
+        epochs: the number of epochs ``fit`` runs.
+        steps: batches per epoch.
+        verbose: 1 or 2. Defaults to 1.
+        stream: where the live bar goes. Defaults to ``sys.stderr``; the epoch lines go to
+            ``sys.stdout`` as Keras's do.
+    """
+
+    def __init__(self, epochs, steps, verbose=1, stream=None):
         super().__init__()
         self.epochs, self.steps, self.verbose = epochs, steps, verbose
+        self.stream = stream
         self.bar = None
 
+    def _live(self):
+        stream = self.stream if self.stream is not None else sys.stderr
+        isatty = getattr(stream, "isatty", None)
+        return self.verbose == 1 and callable(isatty) and isatty()
+
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-        if self.verbose == 1:
+        if self._live():
             from tqdm.auto import tqdm  # noqa: PLC0415 - optional dependency
 
             self.bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}", unit="batch",
-                            leave=True, dynamic_ncols=True)
+                            leave=False, file=self.stream if self.stream is not None else sys.stderr,
+                            ncols=shutil.get_terminal_size().columns)
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:
             self.bar.update(1)
-            if batch % 10 == 0 or batch == self.steps - 1:
-                self.bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()}, refresh=False)
+            if "loss" in (logs or {}) and (batch % 10 == 0 or batch == self.steps - 1):
+                self.bar.set_postfix_str(f"loss: {logs['loss']:.4f}", refresh=False)
 
     def on_epoch_end(self, epoch, logs=None):
-        text = " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items() if isinstance(v, (int, float)))
         if self.bar is not None:
-            self.bar.set_postfix_str(text)
             self.bar.close()
             self.bar = None
-        elif self.verbose == 2:
-            print(f"Epoch {epoch + 1}/{self.epochs} - {text}", flush=True)
+        text = " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items() if isinstance(v, (int, float)))
+        print(f"Epoch {epoch + 1}/{self.epochs} - {text}", flush=True)

@@ -85,7 +85,7 @@ def test_layer_get_and_set_weights():
     assert [w.shape for w in bn.get_weights()] == [(4,)] * 4  # gamma, beta, moving mean, moving variance
 
 
-def test_trainable_false_freezes_a_layer_and_counts_it_non_trainable():
+def test_trainable_false_freezes_a_layer_and_counts_it_non_trainable(tmp_path):
     model, x, y = small_model(), *data()
     first = model.layers[0]
     first.trainable = False
@@ -97,6 +97,11 @@ def test_trainable_false_freezes_a_layer_and_counts_it_non_trainable():
     text = model.summary(print_fn=lambda s: None)
     # Dense(5) on 4: 25 frozen; BatchNormalization(5): 10 trainable + 10 moving statistics; Dense(3): 18
     assert "Total params: 63" in text and "Trainable params: 28" in text and "Non-trainable params: 35" in text
+    model.save(tmp_path / "frozen.gnet")
+    same = gn.load_model(tmp_path / "frozen.gnet")
+    assert not same.layers[0].trainable and same.count_trainable_params() == 28
+    a = model.fit(x, y, epochs=3, initial_epoch=2, verbose=0, seed=0).history
+    assert a == same.fit(x, y, epochs=3, initial_epoch=2, verbose=0, seed=0).history
     first.trainable = True
     model.fit(x, y, epochs=1, verbose=0)
     assert not np.array_equal(before[0], first.get_weights()[0])

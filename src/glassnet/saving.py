@@ -111,6 +111,9 @@ def model_config(model):
     for i, layer in enumerate(model.layers):
         if getattr(layer, "rng", None) is not None:
             config["rng_states"][str(i)] = layer.rng.bit_generator.state
+    frozen = [i for i, layer in enumerate(model.layers) if not layer.trainable]
+    if frozen:  # layer.trainable = False (the optimizer state covers the other layers only)
+        config["frozen_layers"] = frozen
     if model.compiled:
         opt = model.optimizer
         opt_name = optim.OPTIMIZERS.name_of(opt)
@@ -241,6 +244,11 @@ def _rebuild(path, config, tensors):
     if weights:
         model.load_state_dict(weights)
     _restore_rngs(path, model, config.get("rng_states") or {})
+    frozen = config.get("frozen_layers") or []
+    if not (isinstance(frozen, list) and all(type(i) is int and 0 <= i < len(model.layers) for i in frozen)):
+        raise ModelFileError(path, f"its frozen_layers must list layer indices; found {frozen!r:.100}")
+    for i in frozen:
+        model.layers[i].trainable = False
     if config.get("compile"):
         c = config["compile"]
         try:

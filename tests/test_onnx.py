@@ -274,3 +274,101 @@ def test_bad_arguments(tmp_path):
         glassnet.onnx.export(gn.Sequential([nn.Dense(2)]), str(tmp_path / "m.onnx"))
     with pytest.raises(TypeError, match="Sequential"):
         glassnet.onnx.export(nn.Dense(2), str(tmp_path / "m.onnx"))
+
+
+# -- functional models ---------------------------------------------------------------------------
+def _functional_check(model, shapes, tmp_path, kinds=None):
+    rng = np.random.default_rng(6)
+    _perturb(model, rng)
+    path = str(tmp_path / "functional.onnx")
+    glassnet.onnx.export(model, path)
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == model.input_names
+    assert [o.name for o in session.get_outputs()] == model.output_names
+    for n in BATCHES:
+        xs = {name: _data(kind, n, shape, rng)
+              for name, shape, kind in zip(model.input_names, shapes, kinds or ["normal"] * len(shapes))}
+        expected = model.predict(xs)
+        expected = expected if isinstance(expected, list) else [expected]
+        for got, want in zip(session.run(None, xs), expected):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+MERGE_CASES = [
+    ("add", lambda: nn.Add()),
+    ("subtract", lambda: nn.Subtract()),
+    ("multiply", lambda: nn.Multiply()),
+    ("average", lambda: nn.Average()),
+    ("maximum", lambda: nn.Maximum()),
+    ("minimum", lambda: nn.Minimum()),
+    ("concatenate", lambda: nn.Concatenate()),
+    ("concatenate-axis1", lambda: nn.Concatenate(axis=1)),
+    ("dot", lambda: nn.Dot(axes=-1)),
+    ("dot-normalize", lambda: nn.Dot(axes=2, normalize=True)),
+    ("dot-axes", lambda: nn.Dot(axes=(1, 1))),
+]
+
+
+@pytest.mark.parametrize("merge", [c[1] for c in MERGE_CASES], ids=[c[0] for c in MERGE_CASES])
+def test_merge_layers(merge, tmp_path):
+    a, b = gn.Input((3, 4), name="a"), gn.Input((3, 4), name="b")
+    ha, hb = nn.Dense(4, activation="tanh")(a), nn.Dense(4)(b)
+    layer = merge()
+    out = layer([ha, hb, a] if isinstance(layer, (nn.Add, nn.Maximum)) else [ha, hb])  # Add, Maximum: three
+    model = gn.Model([a, b], nn.Flatten()(out), seed=0)
+    _functional_check(model, [(3, 4), (3, 4)], tmp_path)
+
+
+def test_every_merge_layer_has_a_case():
+    assert {type(m()) for _, m in MERGE_CASES} == set(glassnet.onnx.MERGES)
+
+
+def test_functional_branches_shared_layer_two_outputs(tmp_path):
+    x = gn.Input((6, 6, 1), name="image")
+    h = nn.Conv2D(4, 3, padding="same", activation="relu")(x)
+    skip = nn.Add()([h, nn.Conv2D(4, 3, padding="same")(h)])
+    pooled = nn.GlobalAveragePooling2D()(nn.BatchNormalization()(skip))
+    shared = nn.Dense(3)
+    logits = nn.Add()([shared(pooled), shared(nn.GlobalMaxPooling2D()(h))])
+    model = gn.Model(x, [nn.Softmax(name="probabilities")(logits), nn.Dense(1, name="score")(pooled)], seed=0)
+    _functional_check(model, [(6, 6, 1)], tmp_path)
+
+
+def test_functional_masked_sequences_of_any_length(tmp_path):
+    ids = gn.Input((7,), name="ids")
+    words = nn.Embedding(6, 4, mask_zero=True)(ids)
+    encoded = nn.Bidirectional(nn.GRU(3, return_sequences=True))(words)
+    model = gn.Model(ids, nn.Dense(2)(nn.LSTM(3)(encoded)), seed=0)
+    _functional_check(model, [(7,)], tmp_path, kinds=["ids"])
+
+
+def test_functional_dynamic_steps_stay_dynamic(tmp_path):
+    seq = gn.Input((None, 3), name="seq")
+    h = nn.TimeDistributed(nn.Dense(4, activation="relu"))(seq)
+    h = nn.Conv1D(4, 3, padding="same")(h)
+    model = gn.Model(seq, [nn.LSTM(2, return_sequences=True)(h), nn.GRU(2)(h)], seed=0)
+    rng = np.random.default_rng(7)
+    _perturb(model, rng)
+    path = str(tmp_path / "dynamic.onnx")
+    glassnet.onnx.export(model, path)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for steps in (2, 5, 9):
+        x = rng.standard_normal((3, steps, 3)).astype(np.float32)
+        for got, want in zip(session.run(None, {"seq": x}), model.predict(x)):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+
+
+def test_functional_unrolling_needs_fixed_steps(tmp_path):
+    seq = gn.Input((None, 2), name="seq")
+    model = gn.Model(seq, nn.LSTM(2, name="reader")(nn.Masking()(seq)))
+    with pytest.raises(ValueError, match="LSTM layer 'reader' is unrolled over the time steps"):
+        glassnet.onnx.export(model, str(tmp_path / "m.onnx"))
+
+
+def test_sequential_started_with_input(tmp_path):
+    model = gn.Sequential([gn.Input((5,)), nn.Embedding(6, 3, mask_zero=True), nn.GRU(2)], seed=0)
+    _perturb(model, np.random.default_rng(8))
+    dims = glassnet.onnx.export(model, str(tmp_path / "m.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["batch", 5]
+    _check(model, str(tmp_path / "m.onnx"), (5,), "ids", np.random.default_rng(9))

@@ -1,0 +1,142 @@
+"""Compiled kernels (Numba) beside the NumPy reference path.
+
+Every hot spot that has a compiled kernel keeps its NumPy implementation: the NumPy code
+is the readable reference, the tests compare the two, and it runs wherever Numba is missing.
+Which one runs:
+
+- ``GLASSNET_KERNELS=numba`` or ``numpy`` in the environment, read once, on first use;
+  unset (or ``auto``): Numba where it can be imported, NumPy otherwise.
+- ``with kernels.use("numpy"):`` overrides that for the calling thread only (the tests run
+  both paths side by side this way; other threads keep theirs).
+
+A caller asks ``kernels.compiled()`` and picks its path::
+
+    if kernels.compiled():
+        _adam_kernel(w, g, m, v, ...)   # a function decorated with @kernels.jit(...)
+    else:
+        ...                             # the NumPy reference
+
+``jit`` compiles lazily: Numba is imported, and a kernel compiled, only when a kernel is
+first called, so ``import glassnet`` stays fast and works without Numba. Compiled code is
+cached on disk (``cache=True``), so a second run does not compile again.
+
+Numba's parallel kernels run on the ``threadsafe`` threading layer unless the user chose one
+(``NUMBA_THREADING_LAYER``): glassnet is called from several threads at once, and Numba's
+default ``workqueue`` layer aborts when two threads launch parallel kernels together.
+"""
+import contextlib
+import functools
+import importlib.util
+import os
+import threading
+
+CHOICES = ("numba", "numpy")
+ENV_VAR = "GLASSNET_KERNELS"
+
+
+class _Choice(threading.local):
+    """The calling thread's override of the environment's choice (None: no override)."""
+
+    value = None
+
+
+_choice = _Choice()
+_numba_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def available():
+    """True when Numba can be imported (checked without importing it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+@functools.lru_cache(maxsize=None)
+def default():
+    """The environment's choice, ``"numba"`` or ``"numpy"`` (read once).
+
+    Raises:
+        ValueError: ``GLASSNET_KERNELS`` is not ``numba``, ``numpy`` or ``auto``.
+        ImportError: ``GLASSNET_KERNELS=numba`` but Numba cannot be imported.
+    """
+    asked = os.environ.get(ENV_VAR, "").strip().lower() or "auto"
+    if asked not in CHOICES + ("auto",):
+        raise ValueError(f"{ENV_VAR} must be one of 'numba', 'numpy' or 'auto'. Received: {ENV_VAR}={asked!r}")
+    if asked == "numpy":
+        return "numpy"
+    if available():
+        return "numba"
+    if asked == "numba":
+        raise ImportError(f"{ENV_VAR}=numba but numba cannot be imported: pip install numba, "
+                          f"or set {ENV_VAR}=numpy")
+    return "numpy"
+
+
+def active():
+    """The kernels the calling thread uses now: ``"numba"`` or ``"numpy"``."""
+    return _choice.value or default()
+
+
+def compiled():
+    """True when the calling thread should run compiled kernels."""
+    return active() == "numba"
+
+
+@contextlib.contextmanager
+def use(kind):
+    """Run the body with ``kind`` (``"numba"`` or ``"numpy"``) kernels, in this thread only.
+
+    >>> with use("numpy"):
+    ...     compiled()
+    False
+
+    Raises:
+        ValueError: ``kind`` is not one of the two.
+        ImportError: ``kind="numba"`` and Numba cannot be imported.
+    """
+    if kind not in CHOICES:
+        raise ValueError(f"kind must be 'numba' or 'numpy'. Received: kind={kind!r}")
+    if kind == "numba" and not available():
+        raise ImportError("kind='numba' but numba cannot be imported: pip install numba")
+    previous, _choice.value = _choice.value, kind
+    try:
+        yield
+    finally:
+        _choice.value = previous
+
+
+def _numba():
+    """Import Numba, choosing a thread-safe threading layer unless the user chose one."""
+    import numba  # noqa: PLC0415 - imported on the first kernel call only
+
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "threadsafe"
+    return numba
+
+
+class jit:  # noqa: N801 - used as a decorator, like numba.njit
+    """``@jit(parallel=True)``: a function compiled by ``numba.njit`` on its first call.
+
+    Options are ``numba.njit``'s; ``cache=True`` is the default. The plain Python function
+    stays available as ``.py_func`` (what the kernel computes, readable and debuggable).
+    """
+
+    def __init__(self, **options):
+        self.options = {"cache": True, **options}
+        self.py_func = None
+        self._compiled = None
+
+    def __call__(self, *args, **kwargs):
+        if self.py_func is None:  # decorating
+            (self.py_func,) = args
+            functools.update_wrapper(self, self.py_func)
+            return self
+        return self.dispatcher(*args, **kwargs)
+
+    @property
+    def dispatcher(self):
+        """The Numba dispatcher (created on first use, once, under a lock)."""
+        if self._compiled is None:
+            with _numba_lock:
+                if self._compiled is None:
+                    self._compiled = _numba().njit(**self.options)(self.py_func)
+        return self._compiled

@@ -55,8 +55,9 @@ def checksums(config_text, tensors):
             "tensors": {name: tensor_checksum(name, a) for name, a in tensors.items()}}
 
 
-def read(path):
-    """The config (a dict) and the tensors (name -> array) of the model file at ``path``.
+def read(path, fmt=FORMAT, version=VERSION):
+    """The config (a dict) and the tensors (name -> array) of the model file at ``path``
+    (or of another glassnet file of format ``fmt``, versions 1 to ``version``).
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -75,12 +76,12 @@ def read(path):
     config = _json(path, meta["glassnet"], "its config")
     if not isinstance(config, dict):
         raise ModelFileError(path, f"its config must be a JSON object; found {type(config).__name__}")
-    version = config.get("version")
-    if config.get("format") != FORMAT or isinstance(version, bool) or version not in range(1, VERSION + 1):
-        raise ModelFileError(path, f"unsupported format {config.get('format')!r} version {version!r} "
-                                   f"(this glassnet reads {FORMAT!r} versions 1 to {VERSION})")
+    found = config.get("version")
+    if config.get("format") != fmt or isinstance(found, bool) or found not in range(1, version + 1):
+        raise ModelFileError(path, f"unsupported format {config.get('format')!r} version {found!r} "
+                                   f"(this glassnet reads {fmt!r} versions 1 to {version})")
     tensors = _tensors(path, raw, header)
-    if version >= 2:
+    if found >= 2 or fmt != FORMAT:  # (model files of version 1 had no checksums)
         _verify(path, meta, tensors)
     return config, tensors
 

@@ -13,11 +13,11 @@ its content sizes (:mod:`glassnet.model_file`): every defect of a file raises
 import json
 import math
 import os
-import secrets
 
 import numpy as np
 
 from . import optim
+from .files import atomic_write, remove_stale_partials  # noqa: F401 - their home before files.py
 from .model_file import FORMAT, VERSION, ModelFileError, checksums, read
 from .nn import losses as losses_lib
 from .nn.initializers import placeholders
@@ -25,7 +25,6 @@ from .nn.layers import LAYERS
 from .nn.module import evaluating
 from .tensor import Tensor, no_grad
 
-_PARTIAL = ".glassnet-partial-"
 _MAX_SAMPLE_VALUES = 1 << 26  # one sample's values at any layer of a loaded model (256 MiB in float32)
 
 
@@ -35,62 +34,6 @@ def _safetensors():
     except ImportError:  # pragma: no cover - depends on the installed extras
         raise ImportError("saving models needs safetensors: pip install 'glassnet[app]'") from None
     return load, save
-
-
-def atomic_write(path, data, mode="wb"):
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
-
-    The data goes to ``.glassnet-partial-<pid>-<random>-<name>`` beside the target, created
-    with mode 0o666 less the umask (as any tool's new file), then is flushed, synced and
-    renamed over the target. Partial files of processes that no longer run (a write killed
-    midway) are removed from the folder first.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    remove_stale_partials(folder)
-    tmp = os.path.join(folder, f"{_PARTIAL}{os.getpid()}-{secrets.token_hex(4)}-{os.path.basename(path)[:100]}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, mode) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def remove_stale_partials(folder):
-    """Delete the partial files in ``folder`` whose writing process has ended; returns their names."""
-    removed = []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    for name in names:
-        pid = name[len(_PARTIAL):].split("-", 1)[0]
-        if name.startswith(_PARTIAL) and pid.isdigit() and not _running(int(pid)):
-            try:
-                os.remove(os.path.join(folder, name))
-                removed.append(name)
-            except OSError:
-                pass  # another process removed it first, or it is not ours to remove
-    return removed
-
-
-def _running(pid):
-    if pid == os.getpid() or os.name == "nt":  # NOTE: os.kill(pid, 0) on Windows would send CTRL_C_EVENT
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
 
 
 def model_config(model):
@@ -108,9 +51,12 @@ def model_config(model):
               "metadata": getattr(model, "metadata", {})}
     if model.built and kind == "Sequential":
         config["input_shape"] = list(model._input_shape)
-    for i, layer in enumerate(model.layers):
-        if getattr(layer, "rng", None) is not None:
-            config["rng_states"][str(i)] = layer.rng.bit_generator.state
+    if isinstance(model.seed, (int, np.integer)) and not isinstance(model.seed, bool):
+        config["seed"] = int(model.seed)  # fit's shuffling when no fit(seed=) is given
+    for i, layer in enumerate(model.layers):  # dropout generators, wrapped layers' too ("2.layer")
+        for name, module in layer.named_modules(str(i)):
+            if getattr(module, "rng", None) is not None:
+                config["rng_states"][name] = module.rng.bit_generator.state
     frozen = [i for i, layer in enumerate(model.layers) if not layer.trainable]
     if frozen:  # layer.trainable = False (the optimizer state covers the other layers only)
         config["frozen_layers"] = frozen
@@ -133,7 +79,7 @@ _FOREIGN = {".keras": "Keras's .keras format", ".h5": "HDF5", ".hdf5": "HDF5", "
             ".pth": "PyTorch's pickle format", ".pkl": "pickle", ".pickle": "pickle"}
 
 
-def check_suffix(path, what):
+def check_suffix(path, what, advice="'.gnet' for models or '.weights.safetensors' for weights"):
     """Refuse a file name that promises another library's format (nothing is written).
 
     Raises:
@@ -142,8 +88,8 @@ def check_suffix(path, what):
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix in _FOREIGN:
         raise ValueError(f"{what} writes glassnet's own format (a safetensors file with a JSON config and "
-                         f"checksums), not {_FOREIGN[suffix]}: use a name ending in '.gnet' for models or "
-                         f"'.weights.safetensors' for weights. Received: path={os.fspath(path)!r}")
+                         f"checksums), not {_FOREIGN[suffix]}: use a name ending in {advice}. "
+                         f"Received: path={os.fspath(path)!r}")
 
 
 def _write(path, config, tensors):
@@ -238,6 +184,10 @@ def _rebuild(path, config, tensors):
         model = Sequential([_layer_from(path, i, spec) for i, spec in enumerate(specs)],
                            name=config["config"].get("name"))
     model.metadata = config.get("metadata") or {}
+    seed = config.get("seed")
+    if seed is not None and not (type(seed) is int and seed >= 0):
+        raise ModelFileError(path, f"its seed must be an integer >= 0; found {seed!r:.100}")
+    model.seed = seed
     if input_shape is not None and not model.built:
         model.build((None, *input_shape))
         model.built = True
@@ -384,14 +334,14 @@ def _sample(path, what, shape):
 
 
 def _restore_rngs(path, model, states):
-    for index, state in states.items():
-        if not (isinstance(index, str) and index.isdigit() and int(index) < len(model.layers)
-                and hasattr(model.layers[int(index)], "rng")):
-            raise ModelFileError(path, f"it has a generator state for layer {index!r:.40}, which has no generator")
+    modules = {name: module for i, layer in enumerate(model.layers) for name, module in layer.named_modules(str(i))}
+    for name, state in states.items():
+        if not hasattr(modules.get(name), "rng"):
+            raise ModelFileError(path, f"it has a generator state for layer {name!r:.40}, which has no generator")
         rng = np.random.default_rng()
         try:
             rng.bit_generator.state = state
         except (ValueError, TypeError, KeyError) as err:
-            raise ModelFileError(path, f"layer {index}'s generator state is invalid ({type(err).__name__}: {err})") \
+            raise ModelFileError(path, f"layer {name}'s generator state is invalid ({type(err).__name__}: {err})") \
                 from None
-        model.layers[int(index)].rng = rng
+        modules[name].rng = rng

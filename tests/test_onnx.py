@@ -52,6 +52,7 @@ def _check(model, path, shape, kind, rng, opset=17):
 LAYER_CASES = [
     ("dense", lambda: [nn.Dense(5, activation="relu"), nn.Dense(3, use_bias=False)], (4,), "normal"),
     ("dense-3d", lambda: [nn.Dense(3, activation="tanh")], (5, 4), "normal"),
+    ("linear", lambda: [nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 2, bias=False)], (4,), "normal"),
     ("dropout-flatten", lambda: [nn.Dropout(0.5), nn.Flatten(), nn.Dense(2)], (3, 2), "normal"),
     ("reshape-rescaling", lambda: [nn.Rescaling([0.5, 2.0, -1.0], 0.25), nn.Reshape((3, 2))], (2, 3), "normal"),
     ("rescaling-scalar", lambda: [nn.Rescaling(1 / 16), nn.Dense(2)], (4,), "normal"),

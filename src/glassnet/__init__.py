@@ -1,9 +1,10 @@
 """glassnet: a neural-network library written from scratch on NumPy."""
 from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operators
-from . import callbacks, datasets, functional, metrics, nn, optim, pictures, plot, random
+from . import callbacks, data, datasets, functional, metrics, nn, optim, pictures, plot, random
 from . import activations, initializers, layers, losses, models, optimizers, regularizers, utils  # Keras's names
 from .model import Model
 from .sequential import Sequential
+from .serialization import load, save
 from .functional_model import Functional
 from .nn.input_layer import Input
 from .explanation import explain
@@ -14,13 +15,15 @@ from .models import load_model
 from .random import set_seed
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
+nn.Sequential = Sequential  # NOTE: PyTorch's nn.Sequential; the class lives above nn, in sequential.py
+
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
     "callbacks", "datasets", "ModelFileError", "pictures", "plot", "Model", "Sequential", "Functional", "Input",
-    "load_model", "explain",
+    "load_model", "explain", "save", "load", "data",
     "activations", "initializers", "layers", "losses", "models", "optimizers", "regularizers", "utils",
     "__version__",
 ]

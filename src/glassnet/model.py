@@ -73,6 +73,9 @@ class Model(Layer):
         self.metadata = {}  # JSON-ready facts saved with the model (data set, class names, ...)
         self._penalty_modules = None
 
+    def _waits_for_input(self):
+        return False  # a container: its layers answer for themselves
+
     # -- configuration ---------------------------------------------------------------
     def compile(self, optimizer="adam", loss=None, metrics=None, loss_weights=None):
         """Choose the optimizer, the loss and the metrics (names or objects).
@@ -116,7 +119,7 @@ class Model(Layer):
         """Create every weight by running one sample of ``input_shape`` (batch first,
         as in ``build((None, 8, 8, 1))``) through the network."""
         self._input_shape = tuple(input_shape[1:])
-        with no_grad():
+        with evaluating(), no_grad():  # NOTE: a zero sample must not move batch statistics or draw dropout masks
             self.forward(Tensor(np.zeros((1, *input_shape[1:]), dtype=self.dtype)))
         self.built = True
 

@@ -25,7 +25,9 @@ class Sequential(Model):
     """Layers applied in order.
 
     Args:
-        layers: a list of layers. Defaults to ``None`` (add them with ``add``).
+        *layers: a list of layers (Keras's ``Sequential([a, b])``) or the layers
+            themselves (PyTorch's ``Sequential(a, b)``). Defaults to none (add them
+            with ``add``); ``layers=[...]`` also works.
         seed: seeds every layer's initial weights and dropout masks that has
             no seed of its own, and the shuffling in ``fit``. Defaults to
             ``None``.
@@ -36,11 +38,20 @@ class Sequential(Model):
     (2, 10)
     """
 
-    def __init__(self, layers=None, name=None, seed=None):
+    def __init__(self, *layers, name=None, seed=None, **kwargs):
+        if "layers" in kwargs:
+            if layers:
+                raise TypeError("Sequential takes its layers once: Sequential([a, b]), Sequential(a, b) or "
+                                "Sequential(layers=[a, b])")
+            layers = (kwargs.pop("layers"),)
+        if kwargs:
+            raise TypeError(f"Sequential got unexpected keyword arguments: {', '.join(kwargs)}")
         super().__init__(name, seed)
         self._rng = make_rng(seed) if seed is not None else None
         self.layers = []
-        for layer in layers or []:
+        if len(layers) == 1 and (layers[0] is None or isinstance(layers[0], (list, tuple))):
+            layers = layers[0] or ()
+        for layer in layers:
             self.add(layer)
 
     def add(self, layer):
@@ -51,10 +62,12 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes layers; received: {layer!r}")
-        if self._rng is not None and getattr(layer, "seed", 0) is None:
-            layer.seed = int(self._rng.integers(2**63))
-            if layer.built and getattr(layer, "input_dim", None):  # built in its constructor: redraw
-                layer.build((None, layer.input_dim))
+        if self._rng is not None:  # every unseeded layer, wrapped ones (Bidirectional, TimeDistributed) too
+            for module in layer.modules():
+                if getattr(module, "seed", 0) is None:
+                    module.seed = int(self._rng.integers(2**63))
+                    if module.built and getattr(module, "input_dim", None):  # built in its constructor: redraw
+                        module.build((None, module.input_dim))
         self.layers.append(layer)
         self._masking = self._masking or hasattr(layer, "compute_mask")
         self.built = False

@@ -130,6 +130,8 @@ class Conv2DTranspose(_Conv):
     The kernel has Keras's layout (KH, KW, filters, C_in). Dilation is not supported.
     """
 
+    _kernel_input_axis = -1
+
     def build(self, input_shape):
         if self.dilation_rate != (1, 1):
             raise ValueError(f"Conv2DTranspose supports dilation_rate=1 only; received {self.dilation_rate}")

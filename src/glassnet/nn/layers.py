@@ -96,6 +96,25 @@ class Layer(Module):
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape``; nothing by default."""
 
+    def _waits_for_input(self):
+        # NOTE: only layers with weights define build (containers such as Model say no themselves)
+        return not self.built and type(self).build is not Layer.build
+
+    _kernel_input_axis = -2  # the kernel's input-features axis: (in, units), (kh, kw, in, filters)
+
+    def _build_from_shapes(self, shapes):
+        """Build from a state dict's shapes of this layer's weights (``load_state_dict`` into a fresh
+        model): the input's feature count is the kernel's input axis, or a normalization's size."""
+        if "kernel" in shapes and len(shapes["kernel"]) >= 2:
+            features = shapes["kernel"][self._kernel_input_axis]
+        else:
+            sizes = [shapes[k][0] for k in ("gamma", "beta", "moving_mean", "embeddings") if len(shapes.get(k, ())) >= 1]
+            if not sizes:
+                return
+            features = sizes[0]
+        self.build((None, None, features))  # NOTE: every build reads only the last axis (recurrent ones the rank)
+        self.built = True
+
     def infer(self, x):
         """Inference on a plain array: evaluation mode, no graph. Layers override this
         with straight array code where it matters (``Model.predict`` calls it)."""
@@ -139,7 +158,7 @@ def _serialize(obj, registry):
     return {"name": name, **vars(obj)}
 
 
-@LAYERS.register("Dense", "Linear")
+@LAYERS.register("Dense")
 class Dense(Layer):
     """A fully connected layer: ``activation(x @ kernel + bias)``.
 
@@ -241,7 +260,60 @@ class Dense(Layer):
                 "input_dim": self.input_dim, "name": self.name}
 
 
-Linear = Dense
+@LAYERS.register("Linear")
+class Linear(Dense):
+    """PyTorch's ``Linear(in_features, out_features, bias=True)``: ``x @ kernel + bias``.
+
+    A Dense layer with PyTorch's signature and PyTorch's initialisation (kernel and bias
+    uniform in ``+-1/sqrt(in_features)``), built at once since its input size is known.
+    The weight is ``kernel``, stored ``(in_features, out_features)``: the transpose of
+    PyTorch's ``weight`` (give ``kernel.data.T`` to PyTorch, ``weight.T`` to glassnet).
+
+    Args:
+        in_features: the size of each input sample's last axis.
+        out_features: the size of each output sample's last axis.
+        bias: learn an additive bias. Defaults to ``True``.
+        seed: int or Generator for the initial weights. Defaults to ``None``.
+
+    Raises:
+        ValueError: ``in_features`` or ``out_features`` is not a positive integer.
+        TypeError: ``bias`` is not a bool.
+
+    >>> layer = Linear(4, 3, seed=0)
+    >>> layer.kernel.shape, layer(np.ones((2, 4))).shape
+    ((4, 3), (2, 3))
+    """
+
+    def __init__(self, in_features, out_features, bias=True, seed=None, name=None, dtype=DEFAULT_DTYPE):
+        in_features = _positive_int("in_features", in_features)
+        out_features = _positive_int("out_features", out_features)
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be True or False (whether to learn a bias). Received: bias={bias!r}")
+        bound = 1 / np.sqrt(in_features)
+        uniform = initializers.RandomUniform(-bound, bound)
+        super().__init__(out_features, use_bias=bool(bias), kernel_initializer=uniform, bias_initializer=uniform,
+                         input_dim=in_features, seed=seed, name=name, dtype=dtype)
+
+    @property
+    def in_features(self):
+        return self.input_dim
+
+    @property
+    def out_features(self):
+        return self.units
+
+    @property
+    def weight(self):
+        raise AttributeError("glassnet's Linear keeps its weight as `kernel`, shaped (in_features, out_features): "
+                             "the transpose of PyTorch's `weight`. Use layer.kernel (layer.kernel.T for PyTorch's "
+                             "layout)")
+
+    def _label(self):
+        return f"Linear layer {self.name!r}" if self.name else "Linear"
+
+    def get_config(self):
+        return {"in_features": self.input_dim, "out_features": self.units, "bias": self.use_bias,
+                "name": self.name}
 
 
 @LAYERS.register("Activation")

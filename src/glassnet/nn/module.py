@@ -1,6 +1,6 @@
 """Module and Parameter: the containers every layer and model is built from."""
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -24,6 +24,29 @@ class Buffer(Tensor):
 
     def __init__(self, data, name=None):
         super().__init__(data, requires_grad=False, name=name)
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+IncompatibleKeys.__doc__ = "What ``load_state_dict`` did not match: the model's names absent from the state, and the reverse."
+
+
+class ParameterList(list):
+    """The list ``Module.parameters()`` returns. ``unbuilt`` names the module's layers that
+    have no weights yet: an optimizer refuses such a list rather than leave them untrained."""
+
+    _module = None
+
+    def pending(self, module):
+        self._module = module
+        return self
+
+    @property
+    def unbuilt(self):
+        module = self._module
+        if module is None:
+            return ()
+        return tuple(f"{name or type(module).__name__} ({type(m).__name__})"
+                     for name, m in module.named_modules() if m._waits_for_input())
 
 
 class _Evaluating(threading.local):
@@ -98,6 +121,12 @@ class Module:
                     if isinstance(item, Module):
                         yield f"{name}.{i}", item
 
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module (named ``prefix``) and every module below it."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
     def modules(self):
         """This module and every module below it, depth first."""
         yield self
@@ -122,7 +151,13 @@ class Module:
     trainable = True  # Keras's switch: ``layer.trainable = False`` freezes it and every module below
 
     def parameters(self):
-        return [p for _, p in self.named_parameters()]
+        """Every parameter, once each, in the order assigned (a list that also names the
+        layers still waiting for their first call to make their weights: ``.unbuilt``)."""
+        return ParameterList(p for _, p in self.named_parameters()).pending(self)
+
+    def _waits_for_input(self):
+        """True for a layer whose weights are made at its first call and not made yet."""
+        return False
 
     def trainable_parameters(self):
         """The parameters an optimizer should update: those of no module set ``trainable = False``."""
@@ -148,7 +183,7 @@ class Module:
         return self.train(False)
 
     def zero_grad(self):
-        for p in self.parameters():
+        for _, p in self.named_parameters():
             p.grad = None
 
     def regularization_loss(self):
@@ -170,16 +205,33 @@ class Module:
         return OrderedDict((name, p.data.copy()) for name, p in self._named_state())
 
     def load_state_dict(self, state, strict=True):
-        """Copy arrays into the parameters of the same names.
+        """Copy arrays into the parameters and buffers of the same dotted names (PyTorch's rules).
+
+        Layers still waiting for their first call to make their weights are built first
+        from the shapes in ``state``, so a freshly constructed model takes the state dict
+        of a trained one.
+
+        Args:
+            state: name -> array (or Tensor), as ``state_dict()`` returns it.
+            strict: every name must match. Defaults to ``True``.
+
+        Returns:
+            ``IncompatibleKeys(missing_keys, unexpected_keys)``: the model's names absent
+            from ``state`` and the names of ``state`` the model lacks (empty when strict).
 
         Raises:
-            ValueError: names are missing or unexpected (with ``strict``), or
-                shapes differ; the message lists every difference.
+            ValueError: with ``strict``, names are missing or unexpected; and always when a
+                shape differs. The message lists every difference; nothing is copied.
         """
+        if not hasattr(state, "items"):
+            raise TypeError(f"load_state_dict takes a dict of arrays (as state_dict() returns); "
+                            f"received: {type(state).__name__}")
+        state = {k: (v.data if isinstance(v, Tensor) else v) for k, v in state.items()}
+        self._build_from_state(state)
         own = dict(self._named_state())
-        problems = []
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
+        problems = []
         if strict and missing:
             problems.append(f"missing keys: {', '.join(missing)}")
         if strict and unexpected:
@@ -192,6 +244,20 @@ class Module:
         for name, p in own.items():
             if name in state:
                 p.data[...] = np.asarray(state[name], dtype=p.dtype)
+        return IncompatibleKeys(missing, unexpected)
+
+    def _build_from_state(self, state):
+        """Build every layer below that waits for its first call from its weights' shapes in ``state``."""
+        for prefix, module in list(self.named_modules()):
+            if module._waits_for_input():
+                lead = f"{prefix}." if prefix else ""
+                shapes = {k[len(lead):]: np.shape(v) for k, v in state.items()
+                          if k.startswith(lead) and "." not in k[len(lead):]}
+                if shapes:
+                    module._build_from_shapes(shapes)
+
+    def _build_from_shapes(self, shapes):
+        """Build from one's own weights' shapes (name -> shape); layers that wait for input say how."""
 
     # -- display -----------------------------------------------------------------
     def extra_repr(self):

@@ -138,7 +138,7 @@ def _affine(g, x, kernel, bias):
     return y if bias is None else g.op("Add", y, g.const(bias.data, "bias"))
 
 
-@converts(layers.Dense)
+@converts(layers.Dense, layers.Linear)
 def _dense(g, layer, x, mask):
     y = _affine(g, x.name, layer.kernel.data, layer.bias)
     return activation(g, layer, layer.activation, Value(y, (*x.shape[:-1], layer.units)))

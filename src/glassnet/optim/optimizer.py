@@ -1,5 +1,7 @@
 """The Optimizer base: it owns the parameters, their state, clipping and the
 learning rate; each optimizer writes only its update rule."""
+import functools
+
 import numpy as np
 
 from ..registry import Registry
@@ -25,21 +27,46 @@ def coupled_decay(w, g, weight_decay):
     return g + weight_decay * w if weight_decay else g
 
 
+def _lr_alias(init):
+    """Wrap an optimizer's ``__init__`` to take PyTorch's ``lr=`` for ``learning_rate``."""
+    @functools.wraps(init)
+    def __init__(self, *args, lr=None, **kwargs):
+        if lr is not None:
+            if "learning_rate" in kwargs or len(args) > 1 or (args and _is_number(args[0])):
+                given = kwargs.get("learning_rate", args[1] if len(args) > 1 else args[0] if args else None)
+                raise TypeError(f"{type(self).__name__} takes the learning rate once: lr= (PyTorch's name) or "
+                                f"learning_rate= (Keras's), not both. Received: lr={lr!r}, learning_rate={given!r}")
+            kwargs["learning_rate"] = lr
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+
 class Optimizer:
     """Base class.
 
     Args:
         params: Parameters, a Module, or ``None`` to bind later with
             ``bind()`` (``Model.compile`` does this).
-        learning_rate: a number > 0 or a schedule ``step -> lr``.
+        learning_rate: a number > 0 or a schedule ``step -> lr``; every optimizer
+            also takes it as ``lr=`` (PyTorch's name), one or the other.
         clipvalue: clip each gradient element to [-clipvalue, clipvalue]. Defaults to ``None``.
         clipnorm: rescale each gradient whose norm exceeds it. Defaults to ``None``.
         global_clipnorm: rescale all gradients together when their joint norm
             exceeds it (PyTorch's ``clip_grad_norm_``). Defaults to ``None``.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _lr_alias(cls.__dict__["__init__"])
+
     def __init__(self, params=None, learning_rate=0.01, clipvalue=None, clipnorm=None, global_clipnorm=None):
-        if isinstance(params, (int, float, np.number)) and not isinstance(params, bool):
+        if _is_number(params):
             params, learning_rate = None, params  # Keras's positional learning rate: RMSprop(1e-3)
         if not isinstance(learning_rate, LearningRateSchedule) and not callable(learning_rate):
             check_hyper("learning_rate", learning_rate, 0.0, low_inclusive=False)
@@ -55,7 +82,9 @@ class Optimizer:
 
     def bind(self, params):
         """Set the parameters to update (a Module or an iterable of Parameters)."""
-        params = list(params.parameters() if hasattr(params, "parameters") else params)
+        params = params.parameters() if hasattr(params, "parameters") else params
+        _refuse_unbuilt(self, params)
+        params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__} got an empty parameter list")
         self.params = params
@@ -184,6 +213,22 @@ class Optimizer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
         return f"{type(self).__name__}({args})"
+
+
+Optimizer.__init__ = _lr_alias(Optimizer.__init__)
+
+
+def _refuse_unbuilt(optimizer, params):
+    """A module's ``parameters()`` taken while some of its layers have no weights yet would
+    leave those layers untrained for good: say which, and how to build them first."""
+    unbuilt = getattr(params, "unbuilt", ())
+    if unbuilt:
+        raise ValueError(
+            f"{type(optimizer).__name__} was given the parameters of a model whose layers {', '.join(unbuilt)} have "
+            "no weights yet (a layer given no input size makes them at its first call), so they would never be "
+            "trained. Run one forward pass first (net(x) on a batch, or model.build((None, *input_shape))), or "
+            "give those layers their input size (Linear(in_features, out_features), Dense(units, input_dim=...), "
+            "input_shape=...), then make the optimizer")
 
 
 def get(identifier):

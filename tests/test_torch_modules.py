@@ -230,3 +230,14 @@ def test_a_resumed_run_relying_on_the_models_seed_equals_an_uninterrupted_one(tm
     resumed.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0)
     for (k, v), (k2, v2) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert k == k2 and np.array_equal(v, v2), k
+
+
+def test_zero_grad_sets_to_none_or_to_zeros_as_pytorch():
+    net = gn.Sequential(nn.Linear(2, 2), seed=0)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    for clear in (opt.zero_grad, net.zero_grad):
+        net(np.ones((1, 2))).sum().backward()
+        clear(set_to_none=False)
+        assert all(np.array_equal(p.grad, np.zeros(p.shape)) for p in net.parameters())
+        clear()
+        assert all(p.grad is None for p in net.parameters())

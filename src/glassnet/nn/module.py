@@ -182,9 +182,10 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def zero_grad(self):
-        for _, p in self.named_parameters():
-            p.grad = None
+    def zero_grad(self, set_to_none=True):
+        """Forget every gradient (PyTorch's default), or fill them with zeros (``set_to_none=False``)."""
+        for p in (p for _, p in self.named_parameters()):
+            p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
     def regularization_loss(self):
         """The sum of every layer's weight penalties (a Tensor), or None."""

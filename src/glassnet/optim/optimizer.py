@@ -115,9 +115,10 @@ class Optimizer:
         self._learning_rate = value if callable(value) else check_hyper(
             "learning_rate", value, 0.0, low_inclusive=False)
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
+        """Forget every gradient (PyTorch's default), or fill them with zeros (``set_to_none=False``)."""
         for p in self.params:
-            p.grad = None
+            p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
     def step(self):
         """Apply one update to every parameter that has a gradient, in place."""

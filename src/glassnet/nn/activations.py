@@ -4,10 +4,7 @@ Primitives with analytic derivatives live in :mod:`glassnet.ops.activation`;
 the rest are compositions of primitives, so their derivatives come from the
 chain rule.
 """
-import numpy as np
-
 from .. import functional as F
-from ..ops.activation import Softmax, stable_sigmoid
 from ..registry import Registry
 
 ACTIVATIONS = Registry("activation")
@@ -77,17 +74,17 @@ def maxout(x, num_pieces=2):
     return grouped.max(axis=-1)
 
 
-def _relu_in_place(y):
-    return np.maximum(y, 0, out=y)
-
-
-# The same functions on plain arrays, for inference without the graph.
-ARRAY_ACTIVATIONS = {
-    linear: lambda y: y,
-    F.relu: _relu_in_place,
-    F.sigmoid: stable_sigmoid,
-    F.tanh: np.tanh,
-    F.softmax: lambda y: Softmax().forward(y),
+# The activations a Dense layer runs inside its own node (``ops.Linear``), by kind.
+DENSE_FUSED = {
+    linear: "linear",
+    F.relu: "relu",
+    F.sigmoid: "sigmoid",
+    F.tanh: "tanh",
+    F.leaky_relu: "leaky_relu",
+    F.elu: "elu",
+    F.softplus: "softplus",
+    F.gelu: "gelu",
+    F.softmax: "softmax",
 }
 
 

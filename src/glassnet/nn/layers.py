@@ -10,6 +10,7 @@ import numpy as np
 from .. import functional as F
 from .. import ops
 from ..backend import DEFAULT_DTYPE
+from ..ops import bias_activation
 from ..random import make_rng
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
@@ -215,21 +216,22 @@ class Dense(Layer):
     def forward(self, x, apply_activation=True):
         if x.shape[-1:] != (self.input_dim,):
             self._wrong_input(x)
-        # NOTE: the op directly: the shapes were checked just above.
-        if apply_activation and self.activation is F.relu:
-            op = ops.Linear(relu=True)
+        # NOTE: the op directly: the shapes were checked just above. The bias and the usual
+        # activations run inside the Linear node (one node, fused compiled passes).
+        kind = activations.DENSE_FUSED.get(self.activation) if apply_activation else "linear"
+        if kind is not None:
+            op = ops.Linear(activation=kind)
             return op(x, self.kernel) if self.bias is None else op(x, self.kernel, self.bias)
         z = ops.Linear()(x, self.kernel) if self.bias is None else ops.Linear()(x, self.kernel, self.bias)
-        return self.activation(z) if apply_activation else z
+        return self.activation(z)
 
     def infer(self, x):
         if x.shape[-1:] != (self.input_dim,):
             self._wrong_input(x)
-        y = x @ self.kernel.data
-        if self.bias is not None:
-            y += self.bias.data
-        array_fn = activations.ARRAY_ACTIVATIONS.get(self.activation)
-        return array_fn(y) if array_fn is not None else super().infer(x)
+        kind = activations.DENSE_FUSED.get(self.activation)
+        if kind is None:
+            return super().infer(x)
+        return bias_activation.infer(kind, x @ self.kernel.data, None if self.bias is None else self.bias.data)
 
     def _label(self):
         return f"Dense layer {self.name!r}" if self.name else "Dense"

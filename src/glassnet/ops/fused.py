@@ -3,46 +3,47 @@
 Each computes in one node what a composition would compute in several, and is
 gradchecked like every primitive.
 """
+import numpy as np
+
 from ..backend import get_array_module
+from . import cross_entropy_kernels as xent
 from .activation import log_softmax_array
+from .bias_activation import BiasActivation, compilable
 from .function import Function
 
 
 class Linear(Function):
-    """y = x @ w + b over the last axis of x (b optional), optionally followed by relu.
+    """y = activation(x @ w + b) over the last axis of x (b optional): a dense layer in one node.
 
-    Dense layers with a relu run in this one node: the hot path of an MLP.
+    Args:
+        relu: shorthand for ``activation="relu"``. Defaults to ``False``.
+        activation: one of ``bias_activation.KINDS`` ("linear", "relu", "sigmoid", "tanh",
+            "leaky_relu", "elu", "softplus", "gelu", "softmax"). Defaults to ``None`` (linear).
+
+    The bias and the activation run in one compiled pass each way where the kernels are on
+    (see ``bias_activation``), and as the activation's own op otherwise.
     """
 
-    def __init__(self, relu=False):
-        self.relu = relu
+    def __init__(self, relu=False, activation=None):
+        self.epilogue = BiasActivation(activation or ("relu" if relu else "linear"))
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
         self.has_bias = b is not None
-        y = x @ w
-        if b is not None:
-            y += b
-        if self.relu:
-            self.mask = y > 0
-            get_array_module(y).maximum(y, 0, out=y)
-        return y
+        return self.epilogue.forward(x @ w, b)
 
     def backward(self, gy):
         x, w = self.x, self.w
-        if self.relu:
-            gy = gy * self.mask
+        gy, gb = self.epilogue.backward(gy, self.has_bias and self.needs_grad(2))
         gx = None
         if self.needs_grad(0):
             # NOTE: with one unit, gy @ w.T is an outer product; BLAS runs it as a general product
             # with k = 1, several times slower than the same numbers by broadcasting.
             gx = gy * w[:, 0] if w.shape[1] == 1 and gy.ndim == 2 else gy @ w.T
-        gw = gb = None
+        gw = None
         if self.needs_grad(1):
             x2 = x.reshape(-1, x.shape[-1])
             gw = x2.T @ gy.reshape(-1, gy.shape[-1])
-        if self.has_bias and self.needs_grad(2):
-            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
         return gx, gw, gb
 
 
@@ -57,8 +58,12 @@ class SoftmaxCrossEntropy(Function):
         self.target, self.axis, self.mean = target, axis, mean
 
     def forward(self, z):
-        self.logp = log_softmax_array(z, self.axis)
         t = self.target
+        self.compiled = (z.ndim == 2 and z.size > 0 and self.axis in (-1, 1) and compilable(z)
+                         and (t.shape == z.shape or (t.shape == z.shape[:1] and t.dtype.kind in "iu")))
+        if self.compiled:
+            return self._compiled_forward(np.ascontiguousarray(z))
+        self.logp = log_softmax_array(z, self.axis)
         if t.ndim == z.ndim:  # probabilities compute in the logits' dtype
             t = self.target = t.astype(z.dtype, copy=False)
             per = -(t * self.logp).sum(axis=self.axis)
@@ -66,6 +71,21 @@ class SoftmaxCrossEntropy(Function):
             per = -self._picked(self.logp)
         # NOTE: with mean=True the op is the whole batch loss: one node instead of two.
         return per.mean(dtype=z.dtype) if self.mean else per
+
+    def _compiled_forward(self, z):
+        """The loss and its gradient (kept for the backward) in one compiled pass."""
+        t = self.target
+        self.g, per = np.empty_like(z), np.empty(len(z), dtype=z.dtype)
+        if t.ndim == 2:
+            t = self.target = np.ascontiguousarray(t, dtype=z.dtype)
+            labels = _NO_LABELS
+        else:
+            labels, t = t.astype(np.intp, copy=False), np.empty((0, 0), dtype=z.dtype)
+        bad, total = xent.softmax_xent(z, labels, t, self.g, per)
+        if bad >= 0:
+            raise ValueError(f"softmax_cross_entropy: label {labels[bad]} (row {bad}) is not a class index in "
+                             f"[0, {z.shape[1]})")
+        return z.dtype.type(total / len(z)) if self.mean else per
 
     def _picked(self, a):
         """a[..., t] along the class axis (plain fancy indexing for the usual 2-D case)."""
@@ -77,6 +97,8 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
+        if self.compiled:
+            return _scaled(self.g, gy, self.mean)
         p = xp.exp(self.logp)
         t = self.target
         if t.ndim == p.ndim - 1:
@@ -108,6 +130,12 @@ class SigmoidCrossEntropy(Function):
     def forward(self, z):
         xp = get_array_module(z)
         t = self.target = self.target.astype(z.dtype, copy=False)
+        self.compiled = z.size > 0 and compilable(z)
+        if self.compiled:
+            self.target = t = np.ascontiguousarray(t)
+            self.g, per = np.empty_like(z), np.empty(len(z), dtype=z.dtype)
+            total = xent.sigmoid_xent(np.ascontiguousarray(z), t, self.g, per)
+            return z.dtype.type(total / len(z)) if self.mean else per
         self.positive = z >= 0
         self.e = e = xp.exp(-abs(z))  # in (0, 1]: never overflows; the backward reuses it
         per = (xp.maximum(z, 0) - t * z + xp.log1p(e)).sum(axis=1)
@@ -115,6 +143,8 @@ class SigmoidCrossEntropy(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
+        if self.compiled:
+            return _scaled(self.g, gy, self.mean)
         # sigmoid(z) = 1 / (1 + e) for z >= 0, e / (1 + e) otherwise, with e = exp(-|z|)
         g = xp.where(self.positive, 1, self.e).astype(self.e.dtype, copy=False)
         g /= 1 + self.e
@@ -123,3 +153,14 @@ class SigmoidCrossEntropy(Function):
             g *= gy / g.dtype.type(len(g))
             return g
         return g * gy[:, None]
+
+
+_NO_LABELS = np.zeros(0, dtype=np.intp)
+
+
+def _scaled(g, gy, mean):
+    """The kept gradient g of a per-row loss times gy: gy / n for the mean, row by row otherwise."""
+    if mean:
+        g *= gy / g.dtype.type(len(g))
+        return g
+    return g * gy[:, None]

@@ -187,3 +187,53 @@ def test_a_float64_gradient_into_a_float32_layer_promotes_as_numpy_does(kind):
     for g, g_ref in zip(grads["numba"], grads["numpy"]):
         assert g.dtype == g_ref.dtype == np.float64
         np.testing.assert_allclose(g, g_ref, rtol=2e-6, atol=1e-7)  # y itself is float32: its rounding
+
+
+# -- dropout -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_dropout_drops_what_the_reference_drops(dtype):
+    x = np.random.default_rng(0).standard_normal((6, 7)).astype(dtype)
+    x[0, 0] = np.nan  # x * 0 stays NaN on both paths
+    out = {}
+    for path in PATHS:
+        with kernels.use(path):
+            t = Tensor(x, requires_grad=True)
+            y = ops.Dropout(0.4, np.random.default_rng(7))(t)
+            y.backward(np.arange(42, dtype=dtype).reshape(6, 7))
+            out[path] = (y.data, t.grad)
+    keep = np.random.default_rng(7).random(x.shape, dtype=dtype) >= dtype(0.4)
+    for y, gx in out.values():
+        assert y.dtype == gx.dtype == dtype
+        np.testing.assert_array_equal(y, x * keep * dtype(1 / 0.6))
+        np.testing.assert_array_equal(gx, np.arange(42, dtype=dtype).reshape(6, 7) * keep * dtype(1 / 0.6))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_dropout_gradcheck_and_torch(path):
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    with kernels.use(path):
+        assert gn.gradcheck(lambda t: ops.Dropout(0.3, np.random.default_rng(2))(t), [x])
+        t = Tensor(x, requires_grad=True)
+        y = ops.Dropout(0.3, np.random.default_rng(2))(t)
+        y.backward(np.ones_like(x))
+    mask = torch.tensor(np.random.default_rng(2).random(x.shape) >= 0.3, dtype=torch.float64)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tx * mask / 0.7
+    ty.backward(torch.ones_like(tx))
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(t.grad, tx.grad.numpy(), rtol=1e-15)
+
+
+def test_a_seeded_dropout_model_trains_alike_on_both_paths():
+    x = np.random.default_rng(0).standard_normal((40, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.float32)
+    weights = {}
+    for path in PATHS:
+        with kernels.use(path):
+            model = gn.Sequential([gn.nn.Dense(8, activation="relu"), gn.nn.Dropout(0.5),
+                                   gn.nn.Dense(1, activation="sigmoid")], seed=0)
+            model.compile(optimizer="adam", loss="binary_crossentropy")
+            model.fit(x, y, epochs=3, batch_size=8, verbose=0, seed=0)
+            weights[path] = model.get_weights()
+    for a, b in zip(weights["numba"], weights["numpy"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -386,8 +386,7 @@ class Dropout(Layer):
             return x
         if self.rng is None:
             self.rng = make_rng(self.seed)
-        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.rate
-        return x * (keep * x.dtype.type(1 / (1 - self.rate)))
+        return ops.Dropout(self.rate, self.rng)(x)
 
     def infer(self, x):
         return x

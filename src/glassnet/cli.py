@@ -92,14 +92,21 @@ def _config(args):
 
 
 def cmd_train(args):
+    from . import distributed  # noqa: PLC0415
     from .workflow import train  # noqa: PLC0415
 
+    if args.ranks > 1 and not distributed.launched_by_mpiexec():  # start the ranks, each running this command
+        return distributed.launch(args.ranks, ["-m", "glassnet", *args.argv])
     out = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
     config = _config(args)
+    config.distributed = distributed.launched_by_mpiexec()
     result = train(config, out=out)
+    if result.rank != 0:
+        return 0
     metric = "accuracy" if "accuracy" in result.test else "mae"
+    ranks = f" on {result.ranks} ranks" if result.ranks > 1 else ""
     print(f"trained {result.model.count_params():,} parameters on {config.csv or config.dataset} for "
-          f"{result.epochs_run} epochs in {result.seconds:.2f} s")
+          f"{result.epochs_run} epochs in {result.seconds:.2f} s{ranks}")
     print(f"test {metric}: {result.test[metric]:.4f}   test loss: {result.test['loss']:.4f}")
     for kind, path in result.files.items():
         print(f"{kind:>9}: {path}")
@@ -348,6 +355,8 @@ def build_parser():
                        description="Train a network and write the model, curves and metrics to --out.")
     _add_training_options(p)
     p.add_argument("--out", help="output folder (default: runs/<timestamp>)")
+    p.add_argument("--ranks", type=POSITIVE_INT, default=1,
+                   help="train data-parallel on this many processes under mpiexec (needs glassnet[mpi]; default: 1)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="try several hidden sizes on the same split (seed 004)",
@@ -448,6 +457,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for --ranks, which starts the same command again
     if not getattr(args, "command", None):
         parser.print_help()
         return 0

@@ -3,6 +3,7 @@
 Subclass ``Model`` and define ``forward`` for a custom network, or use
 ``Sequential`` for a stack of layers.
 """
+import contextlib
 import copy
 import math
 import threading
@@ -13,6 +14,7 @@ import numpy as np
 from . import metrics as metrics_lib
 from . import optim
 from .callbacks import CallbackList, History, ProgressBar
+from .distributed.training import DistributedFit
 from .data_checks import (as_class_weight, as_features, as_sample_weight, as_targets, class_labels, n_samples,
                           one_of, positive_int, take)
 from .nn import losses as losses_lib
@@ -52,6 +54,7 @@ class Model(Layer):
     """
 
     _functional = None  # the class Model(inputs, outputs) makes; set by glassnet.functional_model
+    _sync = None  # during fit(distributed=True): this rank's DistributedFit
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (kwargs.get("inputs") is not None or (args and is_symbolic(args[0]))):
@@ -178,12 +181,16 @@ class Model(Layer):
         total = loss + penalty if penalty is not None else loss
         self.optimizer.zero_grad()
         total.backward()
+        value = float(total.data)
+        if self._sync is not None:  # distributed: average the gradients over the ranks before the update
+            value = self._sync.average_gradients(value)
         self.optimizer.step()
         self._last_output = output
-        return float(total.data)
+        return value
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0, shuffle=True,
-            class_weight=None, sample_weight=None, callbacks=None, verbose=1, seed=None, initial_epoch=0):
+            class_weight=None, sample_weight=None, callbacks=None, verbose=1, seed=None, initial_epoch=0,
+            distributed=False):
         """Train for ``epochs`` passes over (x, y) in mini-batches.
 
         ``batch_size=1`` is stochastic gradient descent; ``batch_size=len(x)``
@@ -192,12 +199,18 @@ class Model(Layer):
         ``fit(..., initial_epoch=k, seed=s)`` resumes exactly where a run
         with seed ``s`` stopped.
 
+        ``distributed=True`` trains data-parallel on the ranks that ``mpiexec`` started
+        (``glassnet.distributed``): every rank passes the same data, ``batch_size`` is the
+        global batch, each rank trains on its share and the gradients are averaged, so
+        the weights equal one process's; only rank 0 prints and writes checkpoints.
+
         Returns:
             A :class:`History`; ``history.history`` maps ``loss``, each
             metric and their ``val_`` versions to per-epoch lists.
 
         Raises:
             ValueError: bad data or arguments, named with their shapes.
+            ImportError: ``distributed=True`` without mpi4py (the message says how to install it).
         """
         self._require_compiled("fit")
         x = self._input_data(x)
@@ -237,6 +250,11 @@ class Model(Layer):
         self._ensure_built(take(x, slice(0, 1)))
         self._bind_optimizer()  # a layer's trainable may have changed since the last fit
         targets = self._check_fits(x, y)
+        one_of("distributed", distributed, (True, False))
+        sync = DistributedFit(self, callbacks) if distributed else None
+        if sync is not None:
+            verbose = verbose if sync.rank == 0 else 0
+            callbacks = sync.local_callbacks(list(callbacks or []))
 
         seed = self.seed if seed is None else seed
         base_seed = int(seed) if isinstance(seed, (int, np.integer)) else int(make_rng(seed).integers(2**63))
@@ -254,11 +272,14 @@ class Model(Layer):
         diverged = False
         # NOTE: a diverging run overflows in many NumPy ops; glassnet says so once, in its own
         # words, instead (np.errstate is per thread).
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), \
+                sync.training(self) if sync is not None else contextlib.nullcontext():
             for epoch in range(initial_epoch, epochs):
                 cbs.call("on_epoch_begin", epoch, {})
                 logs = self._run_epoch(x, y, targets, sample_weight, batch_size, shuffle,
                                        np.random.default_rng([base_seed, epoch]), cbs)
+                if sync is not None:
+                    logs = sync.average_logs(logs)
                 if not diverged and not self.stop_now and not math.isfinite(logs["loss"]):  # (TerminateOnNaN spoke)
                     diverged = True
                     self._warn_divergence(logs["loss"], epoch)
@@ -270,6 +291,8 @@ class Model(Layer):
                                         return_dict=True)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 cbs.call("on_epoch_end", epoch, logs)
+                if sync is not None:  # stop decisions are taken together
+                    self.stop_training = sync.any(self.stop_training)
                 if self.stop_training:
                     break
         cbs.call("on_train_end", {})
@@ -285,7 +308,7 @@ class Model(Layer):
                       "non-finite batch.", DivergenceWarning, stacklevel=3)
 
     def _run_epoch(self, x, y, targets, sample_weight, batch_size, shuffle, rng, cbs):
-        prepared = targets is not None
+        prepared, sync = targets is not None, self._sync
         n = n_samples(x)
         if shuffle:
             order = rng.permutation(n)
@@ -300,20 +323,23 @@ class Model(Layer):
         for batch, start in enumerate(range(0, n, batch_size)):
             for cb in begin:
                 cb.on_train_batch_begin(batch, {})
-            rows = slice(start, start + batch_size)
+            rows = slice(start, start + batch_size) if sync is None else sync.shard(start, min(start + batch_size, n))
             xb, yb = take(x, rows), take(y, rows)
             wb = None if sample_weight is None else sample_weight[rows]
             tb = take(targets, rows) if prepared else yb
-            loss = self._train_step(_tensors(xb), tb, wb, prepared)
             size = n_samples(xb)
-            total += loss * size
-            count += size
-            if self.metrics:
+            loss = self._train_step(_tensors(xb), tb, wb, prepared) if size else sync.idle_step()
+            weight = size if sync is None else sync.batch_samples  # (distributed: the global batch's loss)
+            total += loss * weight
+            count += weight
+            if self.metrics and size:
                 self._update_metrics(self.metrics, yb, self._last_output, wb)
             if end:
                 logs = {"loss": total / count, **{m.name: m.result() for m in self.metrics}}
                 for cb in end:
                     cb.on_train_batch_end(batch, logs)
+            if sync is not None and sync.sync_each_batch:
+                self.stop_now = sync.any(self.stop_now)
             if self.stop_now:
                 break
         self._last_output = None

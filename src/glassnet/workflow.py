@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import datasets, optim, plot
+from . import datasets, distributed, optim, plot
 from .callbacks import EarlyStopping
 from .metrics import ConfusionMatrix
 from .nn import Conv2D, Dense, Dropout, Flatten, L1L2, MaxPooling2D, Rescaling, Reshape
@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 42
     verbose: int = 1
     noise: float = 0.1  # toy data sets only
+    distributed: bool = False  # data-parallel over the ranks mpiexec started (rank 0 writes the files)
     n_samples: int = 400  # toy data sets only
 
 
@@ -141,6 +142,8 @@ class TrainResult:
     seconds: float
     epochs_run: int
     files: dict = field(default_factory=dict)
+    rank: int = 0  # this process's rank and the number of ranks, in a distributed run
+    ranks: int = 1
 
 
 def train(config, out=None, callbacks=()):
@@ -152,11 +155,13 @@ def train(config, out=None, callbacks=()):
     stopper = EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
     history = model.fit(split.x_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
                         validation_split=config.validation_split, callbacks=[stopper, *callbacks],
-                        verbose=config.verbose, seed=config.seed)
+                        verbose=config.verbose, seed=config.seed, distributed=config.distributed)
     seconds = time.perf_counter() - started
     test = model.evaluate(split.x_test, y_test, batch_size=256, return_dict=True)
     result = TrainResult(model, history, test, seconds, len(history.epoch))
-    if out:
+    if config.distributed:
+        result.rank, result.ranks = distributed.rank(), distributed.size()
+    if out and result.rank == 0:
         result.files = write_outputs(result, split, y_test, config, out)
     return result
 

@@ -237,3 +237,39 @@ def test_a_seeded_dropout_model_trains_alike_on_both_paths():
             weights[path] = model.get_weights()
     for a, b in zip(weights["numba"], weights["numpy"]):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+# -- scikit-learn's MLP: its L2 penalty, and a whole fit, on both paths ------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_sklearn_network_penalty_and_gradients_equal_the_reference(dtype):
+    from glassnet.sklearn._network import MLPNetwork
+
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((30, 4)).astype(dtype), (rng.random((30, 1)) > 0.5).astype(dtype)
+    out = {}
+    for path in PATHS:
+        net = MLPNetwork([4, 8, 1], "relu", "logistic", np.random.RandomState(0), dtype)
+        with kernels.use(path):
+            loss = net.loss_and_grads(x, t, None, alpha=0.3, l1=0.0)
+        out[path] = [loss] + [p.grad for p in net.parameters()]
+    rtol = 2e-6 if dtype == np.float32 else 1e-12
+    for a, b in zip(out["numba"], out["numpy"]):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+def test_an_sklearn_mlp_fits_alike_on_both_paths():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    from glassnet.sklearn import MLPClassifier
+
+    x, y = load_breast_cancer(return_X_y=True)
+    x = StandardScaler().fit_transform(x)[:200]
+    fits = {}
+    for path in PATHS:
+        with kernels.use(path):
+            fits[path] = MLPClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0).fit(x, y[:200])
+    a, b = fits["numba"], fits["numpy"]
+    assert a.n_iter_ == b.n_iter_
+    np.testing.assert_allclose(a.loss_curve_, b.loss_curve_, rtol=1e-5)
+    assert a.score(x, y[:200]) == b.score(x, y[:200])

@@ -54,8 +54,8 @@ class BiasActivation:
 
     def __init__(self, kind):
         self.kind = kind
-        self.code, reference, self.alpha, self.compiled_forward, self.compiled_backward = KINDS[kind]
-        self.reference = reference() if reference is not None else None
+        self.code, self.make_reference, self.alpha, self.compiled_forward, self.compiled_backward = KINDS[kind]
+        self.reference = None  # the activation's op, made when the NumPy path runs
 
     def forward(self, z, b):
         self.compiled = compilable(z, b)
@@ -65,6 +65,8 @@ class BiasActivation:
         else:
             if b is not None:
                 z += b
+            if self.make_reference is not None:
+                self.reference = self.make_reference()
             y = z if self.reference is None else self.reference.forward(z)
         self.y = y
         return y
@@ -96,7 +98,7 @@ def infer(kind, z, b):
 
 
 def _rows(a):
-    return a.reshape(-1, a.shape[-1])
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
 
 
 def _bias(z, b):

@@ -33,15 +33,15 @@ class Linear(Function):
         return self.epilogue.forward(x @ w, b)
 
     def backward(self, gy):
-        x, w = self.x, self.w
-        gy, gb = self.epilogue.backward(gy, self.has_bias and self.needs_grad(2))
+        x, w, inputs = self.x, self.w, self.inputs
+        gy, gb = self.epilogue.backward(gy, self.has_bias and inputs[2].requires_grad)
         gx = None
-        if self.needs_grad(0):
+        if inputs[0].requires_grad:
             # NOTE: with one unit, gy @ w.T is an outer product; BLAS runs it as a general product
             # with k = 1, several times slower than the same numbers by broadcasting.
             gx = gy * w[:, 0] if w.shape[1] == 1 and gy.ndim == 2 else gy @ w.T
         gw = None
-        if self.needs_grad(1):
+        if inputs[1].requires_grad:
             x2 = x.reshape(-1, x.shape[-1])
             gw = x2.T @ gy.reshape(-1, gy.shape[-1])
         return gx, gw, gb

@@ -72,6 +72,39 @@ def train(case, epochs=2, distributed=False, model=None, initial_epoch=0, callba
     return model
 
 
+def hand_loop(world=None):
+    """Two SGD steps of a hand-written loop; with ``world``, through DistributedOptimizer on equal shards."""
+    net = gn.nn.Linear(4, 2, seed=0, dtype=F64)
+    opt = gn.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    if world is not None:
+        opt = gn.distributed.DistributedOptimizer(opt)
+    x, _ = _data((4,), 2, 32, 5)
+    y = np.sin(x[:, :2])
+    for rows in (slice(0, 16), slice(16, 32)):
+        if world is not None:  # this rank's equal share of the batch
+            share = 16 // world.size
+            rows = slice(rows.start + world.rank * share, rows.start + (world.rank + 1) * share)
+        loss = ((net(gn.Tensor(x[rows])) - gn.Tensor(y[rows])) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return net
+
+
+class StopOnRank(gn.callbacks.Callback):
+    """Asks to stop after epoch ``epoch`` on rank ``rank`` alone: every rank must stop there."""
+
+    def __init__(self, rank, epoch):
+        super().__init__()
+        self.rank, self.epoch = rank, epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        from glassnet import distributed  # noqa: PLC0415
+
+        if epoch == self.epoch and distributed.rank() == self.rank:
+            self.model.stop_training = True
+
+
 def _save(out, name, model, world):
     arrays = weights(model)
     flat = np.concatenate([a.reshape(-1) for a in arrays])
@@ -99,6 +132,9 @@ def main(out, mode):
     size = world.size
     for case in CASES:
         _save(out, f"{case}-{size}", train(case, distributed=True), world)
+    _save(out, f"hand-{size}", hand_loop(world), world)
+    stopped = train("mlp", epochs=5, distributed=True, callbacks=[StopOnRank(size - 1, 1)])
+    _save(out, f"stopped-{size}", stopped, world)
     # Resume one process's checkpoint after 1 epoch here, and write this run's own after 1 epoch.
     resumed = train("mlp", epochs=2, distributed=True, model=gn.load_model(os.path.join(out, "single-1.gnet")),
                     initial_epoch=1)

@@ -68,6 +68,22 @@ def test_ranks_train_to_the_weights_of_one_process(runs, case, ranks):
 
 
 @pytest.mark.parametrize("ranks", [2, 4])
+def test_distributed_optimizer_in_a_hand_written_loop(runs, ranks):
+    arrays, spread = _arrays(os.path.join(runs, f"hand-{ranks}.npz"))
+    assert spread == 0.0
+    assert _gap(arrays, worker.weights(worker.hand_loop())) < 1e-6
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+def test_a_stop_asked_on_one_rank_stops_every_rank(runs, ranks):
+    # the last rank alone asks to stop after epoch 2 of 5; the run ended (no hang), with the
+    # weights of two epochs on every rank
+    arrays, spread = _arrays(os.path.join(runs, f"stopped-{ranks}.npz"))
+    assert spread == 0.0
+    assert _gap(arrays, worker.weights(worker.train("mlp", epochs=2))) < 1e-6
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
 def test_batch_norm_and_dropout_stay_equal_across_ranks(runs, ranks):
     # Batch statistics are per shard and dropout masks per rank, so the weights differ from one
     # process's; the ranks still agree exactly (moving statistics are averaged each epoch).
@@ -153,7 +169,8 @@ def test_mpiexec_command_sets_threads_per_rank(monkeypatch):
     for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     command, env = distributed.mpiexec_command(4, ["train.py"], cpus=2)
-    assert command[1:3] == ["-n", "4"] and "--oversubscribe" in command and command[-2:] == [sys.executable, "train.py"]
+    assert command[1:5] == ["-n", "4", "--bind-to", "none"] and "--oversubscribe" in command
+    assert command[-2:] == [sys.executable, "train.py"]
     assert env["OPENBLAS_NUM_THREADS"] == "1" and env["NUMBA_NUM_THREADS"] == "1"
     command, env = distributed.mpiexec_command(2, ["train.py"], cpus=8)
     assert "--oversubscribe" not in command and env["OMP_NUM_THREADS"] == "4"

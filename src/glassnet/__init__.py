@@ -1,6 +1,6 @@
 """glassnet: a neural-network library written from scratch on NumPy."""
 from . import ops_methods as _ops_methods  # noqa: F401 - attaches Tensor operators
-from . import callbacks, data, datasets, functional, metrics, nn, optim, pictures, plot, random
+from . import callbacks, data, datasets, distributed, functional, metrics, nn, optim, pictures, plot, random
 from . import activations, initializers, layers, losses, models, optimizers, regularizers, utils  # Keras's names
 from .model import Model
 from .sequential import Sequential

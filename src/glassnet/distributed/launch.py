@@ -15,8 +15,10 @@ def mpiexec_command(ranks, args, cpus=None):
 
     Each rank gets ``cpus // ranks`` threads (at least 1) for BLAS and the compiled
     kernels, so the ranks together do not ask for more cores than there are; variables
-    already set are kept. ``--oversubscribe`` is added when there are more ranks than
-    cores, ``--allow-run-as-root`` when run as root (Open MPI refuses root otherwise).
+    already set are kept. ``--bind-to none`` lets a rank's threads use every core it was
+    given (Open MPI otherwise pins each rank of a small run to one core);
+    ``--oversubscribe`` is added when there are more ranks than cores,
+    ``--allow-run-as-root`` when run as root (Open MPI refuses root otherwise).
 
     Raises:
         FileNotFoundError: no ``mpiexec`` on PATH (the message says how to install it).
@@ -25,7 +27,7 @@ def mpiexec_command(ranks, args, cpus=None):
     if mpiexec is None:
         raise FileNotFoundError(f"--ranks needs mpiexec on PATH: {INSTALL_HINT}")
     cpus = cpus or os.cpu_count() or 1
-    command = [mpiexec, "-n", str(ranks)]
+    command = [mpiexec, "-n", str(ranks), "--bind-to", "none"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-run-as-root")
     if ranks > cpus:

@@ -77,7 +77,8 @@ class DistributedFit:
         return loss
 
     def average_logs(self, logs):
-        """``logs`` with each metric (every key but the loss, already global) replaced by the sample-weighted mean over the ranks;
+        """``logs`` with each metric (every key but the loss, already global) replaced by the
+        sample-weighted mean over the ranks;
         the batch-normalization moving statistics averaged too."""
         names = [k for k in logs if k != "loss"]
         n = self.local_samples

@@ -109,7 +109,8 @@ class Layer(Module):
         if "kernel" in shapes and len(shapes["kernel"]) >= 2:
             features = shapes["kernel"][self._kernel_input_axis]
         else:
-            sizes = [shapes[k][0] for k in ("gamma", "beta", "moving_mean", "embeddings") if len(shapes.get(k, ())) >= 1]
+            sizes = [shapes[k][0] for k in ("gamma", "beta", "moving_mean", "embeddings")
+                     if len(shapes.get(k, ())) >= 1]
             if not sizes:
                 return
             features = sizes[0]

@@ -27,7 +27,8 @@ class Buffer(Tensor):
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-IncompatibleKeys.__doc__ = "What ``load_state_dict`` did not match: the model's names absent from the state, and the reverse."
+IncompatibleKeys.__doc__ = ("What ``load_state_dict`` did not match: the model's names absent from the state, "
+                            "and the state's names absent from the model.")
 
 
 class ParameterList(list):

@@ -1,10 +1,12 @@
 """Optimizers, schedules and clipping against torch.optim, plus convergence tables."""
+import threading
+
 import numpy as np
 import pytest
 import torch
 
 import glassnet as gn
-from glassnet import optim
+from glassnet import kernels, optim
 from glassnet.nn import Parameter
 
 # name, glassnet factory(params), torch factory(params)
@@ -30,6 +32,13 @@ CASES = [
     ("nadam", lambda p: optim.Nadam(p, 0.01), lambda p: torch.optim.NAdam(p, lr=0.01, eps=1e-7)),
 ]
 IDS = [c[0] for c in CASES]
+
+
+@pytest.fixture(autouse=True)
+def _compiled_kernels_for_small_buffers(monkeypatch):
+    """These tables use tiny parameters: let them take the compiled updates (the default path)
+    too, which otherwise start at ``compiled_min_size`` elements."""
+    monkeypatch.setattr(optim.Optimizer, "compiled_min_size", 0)
 
 
 def test_every_registered_optimizer_is_in_the_table():
@@ -193,3 +202,74 @@ def test_converges_on_rosenbrock(name, make):
         ((1 - x) ** 2 + 100 * (y - x * x) ** 2).backward()
         opt.step()
     np.testing.assert_allclose(w.data, [1.0, 1.0], atol=0.05)
+
+
+# -- the compiled updates against their NumPy references ----------------------------------------
+SHAPES = [(40, 30), (30,), (7, 3)]
+
+
+def _gentle_gradient(w, step):
+    """A gradient field every optimizer of the table follows without diverging (rounding
+    differences stay rounding-sized)."""
+    return 2 * (w - 1.5) + 0.3 * np.cos(step + w)
+
+
+def _trajectory(make, kind, dtype, shapes, steps=6, min_size=0):
+    """The parameters after ``steps`` updates with ``kind`` kernels, and the optimizer."""
+    rng = np.random.default_rng(0)
+    params = [Parameter(rng.standard_normal(s).astype(dtype)) for s in shapes]
+    opt = make(params)
+    opt.compiled_min_size = min_size
+    with kernels.use(kind):
+        for step in range(steps):
+            for p in params:
+                p.grad = _gentle_gradient(p.data, step).astype(dtype)
+            opt.step()
+    return [p.data.copy() for p in params], opt
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,make,make_torch", CASES, ids=IDS)
+def test_compiled_update_equals_the_numpy_reference(name, make, make_torch, dtype):
+    rtol = 2e-6 if dtype == np.float32 else 1e-13
+    for shapes in (SHAPES, SHAPES[:1]):  # packed into one buffer; one parameter, unpacked
+        ours, opt = _trajectory(make, "numba", dtype, shapes)
+        reference, ref_opt = _trajectory(make, "numpy", dtype, shapes)
+        assert (opt._flat is not None) == (len(shapes) > 1)
+        for a, b in zip(ours, reference):
+            assert a.dtype == dtype
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol, err_msg=f"{name} {shapes}")
+        for state, ref_state in zip(opt.state, ref_opt.state):
+            assert state.keys() == ref_state.keys()
+            for key, value in state.items():
+                np.testing.assert_allclose(value, ref_state[key], rtol=rtol, atol=rtol, err_msg=key)
+
+
+def test_small_buffers_run_the_reference_and_odd_arrays_fall_back():
+    make = CASES[3][1]  # adam
+    compiled, _ = _trajectory(make, "numba", np.float32, SHAPES, min_size=10**9)
+    reference, _ = _trajectory(make, "numpy", np.float32, SHAPES)
+    assert all(np.array_equal(a, b) for a, b in zip(compiled, reference))  # the same code ran
+    w = Parameter(np.asfortranarray(np.ones((5, 4), np.float32)))  # no 1-D view aliases it
+    opt = make([w])
+    opt.compiled_min_size = 0
+    w.grad = np.full((5, 4), 0.5, np.float32)[:, ::-1]  # a non-contiguous gradient is copied
+    with kernels.use("numba"):
+        opt.step()
+    np.testing.assert_allclose(w.data, 1 - 0.01, rtol=1e-6)
+
+
+def test_threads_stepping_their_own_optimizers_at_once():
+    make = CASES[3][1]
+    expected = _trajectory(make, "numba", np.float32, [(256, 256), (256,)], steps=20)[0]
+    results = [None] * 4
+
+    def run(i):
+        results[i] = _trajectory(make, "numba", np.float32, [(256, 256), (256,)], steps=20)[0]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(r is not None and all(np.array_equal(a, b) for a, b in zip(r, expected)) for r in results)

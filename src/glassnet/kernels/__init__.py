@@ -20,6 +20,10 @@ A caller asks ``kernels.compiled()`` and picks its path::
 first called, so ``import glassnet`` stays fast and works without Numba. Compiled code is
 cached on disk (``cache=True``), so a second run does not compile again.
 
+A parallel kernel writes its loop ``for i in prange(n):`` with this module's ``prange``: plain
+``range`` when the Python function runs, Numba's parallel range once ``jit(parallel=True)``
+compiles it (importing ``numba.prange`` at the top of a module would import Numba with glassnet).
+
 Numba's parallel kernels run on the ``threadsafe`` threading layer unless the user chose one
 (``NUMBA_THREADING_LAYER``): glassnet is called from several threads at once, and Numba's
 default ``workqueue`` layer aborts when two threads launch parallel kernels together.
@@ -29,6 +33,7 @@ import functools
 import importlib.util
 import os
 import threading
+import types
 
 CHOICES = ("numba", "numpy")
 ENV_VAR = "GLASSNET_KERNELS"
@@ -104,6 +109,11 @@ def use(kind):
         _choice.value = previous
 
 
+def prange(*args):
+    """``range(*args)``; in a kernel compiled by ``jit(parallel=True)``, ``numba.prange``."""
+    return range(*args)
+
+
 def _numba():
     """Import Numba, choosing a thread-safe threading layer unless the user chose one."""
     import numba  # noqa: PLC0415 - imported on the first kernel call only
@@ -138,5 +148,18 @@ class jit:  # noqa: N801 - used as a decorator, like numba.njit
         if self._compiled is None:
             with _numba_lock:
                 if self._compiled is None:
-                    self._compiled = _numba().njit(**self.options)(self.py_func)
+                    self._compiled = _numba().njit(**self.options)(_with_numba_prange(self.py_func))
         return self._compiled
+
+
+def _with_numba_prange(func):
+    """``func`` itself, or where it loops over this module's ``prange``, a copy whose globals
+    name ``numba.prange`` instead (same code object, so Numba's disk cache still finds it)."""
+    if func.__globals__.get("prange") is not prange:
+        return func
+    import numba  # noqa: PLC0415
+
+    copy = types.FunctionType(func.__code__, {**func.__globals__, "prange": numba.prange}, func.__name__,
+                              func.__defaults__, func.__closure__)
+    copy.__qualname__, copy.__module__ = func.__qualname__, func.__module__
+    return copy

@@ -8,13 +8,42 @@ import math
 
 import numpy as np
 
+from .. import kernels
+from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
+
+
+@kernels.jit(parallel=True)
+def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, shrink, amsgrad):
+    """One pass of Adam over every element (the NumPy reference makes about eleven).
+
+    lr and epsilon come with the bias corrections folded in, as in ``Adam.update``; ``shrink``
+    is AdamW's decoupled ``1 - lr * weight_decay`` (1 for Adam), ``weight_decay`` Adam's coupled one.
+    """
+    for i in prange(w.size):
+        g_i = g[i] + weight_decay * w[i]
+        m[i] = beta_1 * m[i] + (1 - beta_1) * g_i
+        v[i] = beta_2 * v[i] + (1 - beta_2) * g_i * g_i
+        v_i = v[i]
+        if amsgrad:
+            v_max[i] = max(v_max[i], v_i)
+            v_i = v_max[i]
+        w[i] = shrink * w[i] - lr * m[i] / (math.sqrt(v_i) + epsilon)
+
+
+@kernels.jit(parallel=True)
+def _nadam_kernel(w, g, m, v, lr_g, lr_m, beta_1, beta_2, bias_2, epsilon):
+    """One pass of Nadam: w -= lr_g * g / denom + lr_m * m / denom, denom = sqrt(v / bias_2) + eps."""
+    for i in prange(w.size):
+        m[i] = beta_1 * m[i] + (1 - beta_1) * g[i]
+        v[i] = beta_2 * v[i] + (1 - beta_2) * g[i] * g[i]
+        denom = math.sqrt(v[i] / bias_2) + epsilon
+        w[i] -= lr_g * g[i] / denom
+        w[i] -= lr_m * m[i] / denom
 
 
 def _moments(state, w, g, beta_1, beta_2, tmp):
     """Update the first and second moment estimates in place (``tmp`` is scratch space)."""
-    if "m" not in state:
-        state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
     m, v = state["m"], state["v"]
     m *= beta_1
     np.multiply(g, 1 - beta_1, out=tmp)
@@ -52,18 +81,32 @@ class Adam(Optimizer):
 
     def update(self, w, g, state, lr):
         h, t = self.hyper, state["step"]
-        if not self.decoupled:
+        if "m" not in state:
+            state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
+        if h["amsgrad"] and "v_max" not in state:
+            state["v_max"] = np.zeros_like(w)
+        root = math.sqrt(1 - h["beta_2"] ** t)
+        views = self.fused(w, g, state["m"], state["v"], state.get("v_max", state["v"]))
+        if views is not None:
+            decay = h["weight_decay"]
+            shrink, coupled = (1 - lr * decay, 0.0) if self.decoupled else (1.0, decay)
+            scalars = (lr * root / (1 - h["beta_1"] ** t), h["beta_1"], h["beta_2"], h["epsilon"] * root,
+                       coupled, shrink)
+            _adam_kernel(*views, *scalars, h["amsgrad"])
+            return
+        if self.decoupled:
+            w *= 1 - lr * h["weight_decay"]
+        else:
             g = coupled_decay(w, g, h["weight_decay"])
         tmp = self.scratch(w)
         m, v = _moments(state, w, g, h["beta_1"], h["beta_2"], tmp)
         if h["amsgrad"]:
-            v_max = state.setdefault("v_max", np.zeros_like(w))
+            v_max = state["v_max"]
             np.maximum(v_max, v, out=v_max)
             v = v_max
         # w -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps), written as
         # w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps * sqrt(1 - b2^t))
         # to save one pass over memory, and without temporaries.
-        root = math.sqrt(1 - h["beta_2"] ** t)
         np.sqrt(v, out=tmp)
         tmp += h["epsilon"] * root
         np.divide(m, tmp, out=tmp)
@@ -81,11 +124,7 @@ class AdamW(Adam):
     def __init__(self, params=None, learning_rate=0.001, weight_decay=0.01, **kwargs):
         super().__init__(params, learning_rate, weight_decay=weight_decay, **kwargs)
 
-    decoupled = True  # weight decay shrinks w; it is not added to g
-
-    def update(self, w, g, state, lr):
-        w *= 1 - lr * self.hyper["weight_decay"]
-        super().update(w, g, state, lr)
+    decoupled = True  # weight decay shrinks w (w *= 1 - lr * weight_decay); it is not added to g
 
 
 @OPTIMIZERS.register("nadam")
@@ -115,7 +154,15 @@ class Nadam(Optimizer):
         mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
         mu_product = state["mu_product"] = state.get("mu_product", 1.0) * mu
+        lr_g, lr_m = lr * (1 - mu) / (1 - mu_product), lr * mu_next / (1 - mu_product * mu_next)
+        if "m" not in state:
+            state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
+        views = self.fused(w, g, state["m"], state["v"])
+        if views is not None:
+            scalars = (lr_g, lr_m, b1, h["beta_2"], 1 - h["beta_2"] ** t, h["epsilon"])
+            _nadam_kernel(*views, *scalars)
+            return
         m, v = _moments(state, w, g, b1, h["beta_2"], self.scratch(w))
         denom = np.sqrt(v / (1 - h["beta_2"] ** t)) + h["epsilon"]
-        w -= (lr * (1 - mu) / (1 - mu_product)) * g / denom
-        w -= (lr * mu_next / (1 - mu_product * mu_next)) * m / denom
+        w -= lr_g * g / denom
+        w -= lr_m * m / denom

@@ -1,7 +1,47 @@
 """Per-coordinate adaptive optimizers: AdaGrad, RMSProp and Adadelta (PyTorch's formulas)."""
+import math
+
 import numpy as np
 
+from .. import kernels
+from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
+
+
+@kernels.jit(parallel=True)
+def _adagrad_kernel(w, g, s, lr, epsilon, weight_decay):
+    for i in prange(w.size):
+        g_i = g[i] + weight_decay * w[i]
+        s[i] += g_i * g_i
+        w[i] -= lr * g_i / (math.sqrt(s[i]) + epsilon)
+
+
+@kernels.jit(parallel=True)
+def _rmsprop_kernel(w, g, v, mean, buf, lr, rho, momentum, epsilon, weight_decay, centered):
+    """One pass of RMSprop; ``mean`` is used when centered, ``buf`` when momentum > 0."""
+    for i in prange(w.size):
+        g_i = g[i] + weight_decay * w[i]
+        v[i] = rho * v[i] + (1 - rho) * g_i * g_i
+        if centered:
+            mean[i] = rho * mean[i] + (1 - rho) * g_i
+            avg = math.sqrt(v[i] - mean[i] * mean[i]) + epsilon
+        else:
+            avg = math.sqrt(v[i]) + epsilon
+        if momentum != 0:
+            buf[i] = momentum * buf[i] + g_i / avg
+            w[i] -= lr * buf[i]
+        else:
+            w[i] -= lr * g_i / avg
+
+
+@kernels.jit(parallel=True)
+def _adadelta_kernel(w, g, v, acc, lr, rho, epsilon, weight_decay):
+    for i in prange(w.size):
+        g_i = g[i] + weight_decay * w[i]
+        v[i] = rho * v[i] + (1 - rho) * g_i * g_i
+        delta = math.sqrt(acc[i] + epsilon) / math.sqrt(v[i] + epsilon) * g_i
+        acc[i] = rho * acc[i] + (1 - rho) * delta * delta
+        w[i] -= lr * delta
 
 
 @OPTIMIZERS.register("adagrad")
@@ -25,8 +65,12 @@ class Adagrad(Optimizer):
 
     def update(self, w, g, state, lr):
         h = self.hyper
-        g = coupled_decay(w, g, h["weight_decay"])
         s = state.setdefault("sum", np.full_like(w, h["initial_accumulator_value"]))
+        views = self.fused(w, g, s)
+        if views is not None:
+            _adagrad_kernel(*views, *(lr, h["epsilon"], h["weight_decay"]))
+            return
+        g = coupled_decay(w, g, h["weight_decay"])
         s += g * g
         w -= lr * g / (np.sqrt(s) + h["epsilon"])
 
@@ -59,19 +103,28 @@ class RMSprop(Optimizer):
     def update(self, w, g, state, lr):
         h = self.hyper
         rho = h["rho"]
-        g = coupled_decay(w, g, h["weight_decay"])
         v = state.setdefault("square_avg", np.zeros_like(w))
+        if h["centered"]:
+            state.setdefault("grad_avg", np.zeros_like(w))
+        if h["momentum"]:
+            state.setdefault("momentum_buffer", np.zeros_like(w))
+        views = self.fused(w, g, v, state.get("grad_avg", v), state.get("momentum_buffer", v))
+        if views is not None:
+            scalars = (lr, rho, h["momentum"], h["epsilon"], h["weight_decay"])
+            _rmsprop_kernel(*views, *scalars, h["centered"])
+            return
+        g = coupled_decay(w, g, h["weight_decay"])
         v *= rho
         v += (1 - rho) * (g * g)
         if h["centered"]:
-            mean = state.setdefault("grad_avg", np.zeros_like(w))
+            mean = state["grad_avg"]
             mean *= rho
             mean += (1 - rho) * g
             avg = np.sqrt(v - mean * mean) + h["epsilon"]
         else:
             avg = np.sqrt(v) + h["epsilon"]
         if h["momentum"]:
-            buf = state.setdefault("momentum_buffer", np.zeros_like(w))
+            buf = state["momentum_buffer"]
             buf *= h["momentum"]
             buf += g / avg
             w -= lr * buf
@@ -99,9 +152,13 @@ class Adadelta(Optimizer):
     def update(self, w, g, state, lr):
         h = self.hyper
         rho, eps = h["rho"], h["epsilon"]
-        g = coupled_decay(w, g, h["weight_decay"])
         v = state.setdefault("square_avg", np.zeros_like(w))
         acc = state.setdefault("acc_delta", np.zeros_like(w))
+        views = self.fused(w, g, v, acc)
+        if views is not None:
+            _adadelta_kernel(*views, *(lr, rho, eps, h["weight_decay"]))
+            return
+        g = coupled_decay(w, g, h["weight_decay"])
         v *= rho
         v += (1 - rho) * (g * g)
         delta = np.sqrt(acc + eps) / np.sqrt(v + eps) * g

@@ -4,6 +4,7 @@ import functools
 
 import numpy as np
 
+from .. import kernels
 from ..registry import Registry
 from .clip import clip_grads
 from .flat import FlatParams
@@ -146,6 +147,23 @@ class Optimizer:
     def update(self, w, g, state, lr):
         """Update the array ``w`` in place from its gradient ``g``."""
         raise NotImplementedError
+
+    # Buffers smaller than this run the NumPy reference even when compiled kernels are on: a
+    # kernel call costs more than the few NumPy passes over a small buffer (4,810 parameters
+    # of the digits MLP), and the first one imports Numba (~0.5 s). An attribute, so a test can
+    # lower it on one optimizer.
+    compiled_min_size = 1 << 15
+
+    def fused(self, w, g, *state):
+        """``w``, ``g`` and the state arrays as 1-D views for a compiled kernel (which computes
+        in float64 and rounds what it stores); ``None`` where the NumPy reference should run (kernels
+        switched off, a small buffer, an array a 1-D view cannot alias)."""
+        if w.size < self.compiled_min_size or not kernels.compiled():
+            return None
+        if not all(a.flags.c_contiguous and a.dtype == w.dtype for a in (w, *state)):
+            return None
+        g = np.ascontiguousarray(g, dtype=w.dtype)
+        return [a.reshape(-1) for a in (w, g, *state)]
 
     def scratch(self, w):
         """A reusable array shaped like ``w`` for temporaries (not part of the saved state)."""

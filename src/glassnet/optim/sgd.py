@@ -1,7 +1,26 @@
 """Gradient descent (seed 000: w <- w - eta * dL/dw), with momentum and Nesterov."""
 import numpy as np
 
+from .. import kernels
+from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
+
+
+@kernels.jit(parallel=True)
+def _sgd_kernel(w, g, buf, lr, momentum, dampening, weight_decay, first, nesterov):
+    """One pass of SGD over every element; ``buf`` is unused without momentum."""
+    for i in prange(w.size):
+        g_i = g[i] + weight_decay * w[i]
+        if momentum != 0:
+            if first:
+                buf[i] = g_i
+            else:
+                buf[i] = momentum * buf[i] + (1 - dampening) * g_i
+            if nesterov:
+                g_i = g_i + momentum * buf[i]
+            else:
+                g_i = buf[i]
+        w[i] -= lr * g_i
 
 
 @OPTIMIZERS.register("sgd", "gradient_descent")
@@ -40,10 +59,18 @@ class SGD(Optimizer):
 
     def update(self, w, g, state, lr):
         h = self.hyper
+        first = h["momentum"] and "momentum_buffer" not in state
+        if first:
+            state["momentum_buffer"] = np.empty_like(w)
+        views = self.fused(w, g, state.get("momentum_buffer", w))
+        if views is not None:
+            scalars = (lr, h["momentum"], h["dampening"], h["weight_decay"])
+            _sgd_kernel(*views, *scalars, bool(first), h["nesterov"])
+            return
         g = coupled_decay(w, g, h["weight_decay"])
         if h["momentum"]:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = np.array(g, copy=True)
+            if first:
+                state["momentum_buffer"][...] = g
             else:
                 buf = state["momentum_buffer"]
                 buf *= h["momentum"]

@@ -5,9 +5,17 @@ Shapes: x (N, T, D); kernel W (D, G*U) for G gates; recurrent kernel U (U, G*U).
 ``mask`` (N, T) marks real steps; at a masked step the state is carried over
 unchanged (so the last output is the state after the last real step).
 Gate orders follow Keras: LSTM (i, f, c, o); GRU (z, r, h) with ``reset_after``.
+
+Each op has two paths for the element-wise work of a step: the NumPy reference (below) and
+a compiled kernel per step (recurrent_kernels.py), chosen by ``kernels.compiled()``. Both
+save the same backward factors, and the matrix products are the same NumPy calls.
 """
+import numpy as np
+
+from .. import kernels
 from .. import tensor as _tensor
 from ..backend import get_array_module
+from . import recurrent_kernels as _k
 from .function import Function
 from .workspace import empty
 
@@ -56,6 +64,20 @@ class _RecurrentOp(Function):
         self.rows = rows
         return rows
 
+    def _compiled(self, x):
+        """True when this call runs the compiled kernels (NumPy arrays, compiled path chosen)."""
+        return kernels.compiled() and isinstance(x, np.ndarray)
+
+    def _masks(self, steps, n, dtype):
+        """The mask as (T, N) floats, time-major (ones when there is none), for the kernels."""
+        if self.mask is None:
+            return np.ones((steps, n), dtype)
+        return np.ascontiguousarray(self.mask.T, dtype=dtype)
+
+    def _saved(self, name, dtype, ndim):
+        """The saved factors ``name``, or an empty stand-in when the graph is not recorded."""
+        return getattr(self, name) if self.record else np.empty((0,) * ndim, dtype)
+
     def _h_sequence(self, units):
         """The h columns of rows[1:] as a read-only (N, T, U) view."""
         out = self.rows[1:, :, :units].transpose(1, 0, 2)
@@ -80,6 +102,12 @@ class SimpleRNNOp(_RecurrentOp):
         z = xp.empty((n, units), x.dtype)
         if self.record:
             self.factors = empty((steps, n, units), x.dtype, xp)  # the activation's derivative
+        if self._compiled(x):
+            masks, factors = self._masks(steps, n, x.dtype), self._saved("factors", x.dtype, 3)
+            for t in range(steps):
+                np.matmul(rows[t], stacked, out=z)
+                _k.simple_rnn_step(z, rows, t, units, masks, factors, self.activation == "relu", self.record)
+            return self._h_sequence(units)
         for t in range(steps):
             h_out = rows[t + 1, :, :units]
             xp.matmul(rows[t], stacked, out=z)
@@ -101,9 +129,15 @@ class SimpleRNNOp(_RecurrentOp):
         xp = get_array_module(gy)
         n, steps, units = gy.shape
         dz_all = empty((steps, n, units), gy.dtype, xp)
-        gy = gy.transpose(1, 0, 2)  # time-major
         u_t = xp.ascontiguousarray(self.u.T)
         dh_next = xp.zeros((n, units), gy.dtype)
+        if self._compiled(gy):
+            gy, masks, carry = np.ascontiguousarray(gy), self._masks(steps, n, gy.dtype), np.zeros_like(dh_next)
+            for t in reversed(range(steps)):
+                _k.simple_rnn_step_backward(gy, t, dh_next, carry, masks, self.factors, dz_all)
+                np.matmul(dz_all[t], u_t, out=dh_next)
+            return _weight_grads(self, dz_all, units) + (dh_next + carry,)
+        gy = gy.transpose(1, 0, 2)  # time-major
         for t in reversed(range(steps)):
             dh = gy[t] + dh_next
             m = _mask_at(self.mask, t, gy.dtype)
@@ -141,6 +175,8 @@ class LSTMOp(_RecurrentOp):
     - While a graph is recorded, each forward step saves the factors its
       backward step needs (see _RecurrentOp); the backward loop is then four
       array operations and one product per step.
+    The compiled path (recurrent_kernels.lstm_step) computes the same factors with plain
+    sigmoids, one kernel call after each step's product.
     """
 
     def forward(self, x, w, u, b, h0, c0):
@@ -149,21 +185,33 @@ class LSTMOp(_RecurrentOp):
         units = u.shape[0]
         width = units + d + 1  # the product's columns: h, x, 1
         self.w, self.u = w, u
-        sigmoid_gate = xp.ones(4 * units, dtype=x.dtype)  # 1 on i, f, o; 0 on g
-        sigmoid_gate[2 * units:3 * units] = 0
-        scale, shift = 1 - 0.5 * sigmoid_gate, 0.5 * sigmoid_gate
-        stacked = xp.concatenate([u, w, b[None]]) * scale
+        stacked = xp.concatenate([u, w, b[None]])
         rows = self._rows(x, h0, tail=units)  # [h_{t-1}, x_t, 1, c_{t-1}]
         rows[0, :, width:] = c0
-        z, ig, tc = xp.empty((n, 4 * units), x.dtype), xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
-        i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
         if self.record:
             # dL/dz = factors * (dc_t, dc_t, dc_t, dh_t); dL/dc_t = dh_t * o(1 - tanh(c)^2) + ...;
-            # dL/dc_{t-1} = dL/dc_t * f. Activation derivatives from the gate value a: a(1 - a) for
-            # the sigmoid gates, 1 - a^2 for g; both are bias + a (slope - a).
-            slope, bias = sigmoid_gate, 1 - sigmoid_gate
+            # dL/dc_{t-1} = dL/dc_t * f.
             self.factors = empty((steps, n, 4 * units), x.dtype, xp)
             self.dc_factors = empty((steps, 2, n, units), x.dtype, xp)  # o(1 - tanh(c)^2), f
+        (self._forward_compiled if self._compiled(x) else self._forward_reference)(rows, stacked)
+        item = rows.itemsize
+        return xp.lib.stride_tricks.as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
+            rows[1:], shape=(2, n, steps, units),
+            strides=(width * item, rows.strides[1], rows.strides[0], item), writeable=False)
+
+    def _forward_reference(self, rows, stacked):
+        xp = get_array_module(rows)
+        steps, n = rows.shape[0] - 1, rows.shape[1]
+        units, width = stacked.shape[1] // 4, stacked.shape[0]
+        sigmoid_gate = xp.ones(4 * units, dtype=rows.dtype)  # 1 on i, f, o; 0 on g
+        sigmoid_gate[2 * units:3 * units] = 0
+        scale, shift = 1 - 0.5 * sigmoid_gate, 0.5 * sigmoid_gate
+        stacked = stacked * scale
+        # Activation derivatives from the gate value a: a(1 - a) for the sigmoid gates,
+        # 1 - a^2 for g; both are bias + a (slope - a).
+        slope, bias = sigmoid_gate, 1 - sigmoid_gate
+        z, ig, tc = (xp.empty((n, k * units), rows.dtype) for k in (4, 1, 1))
+        i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
         for t in range(steps):
             c, h_out, c_out = rows[t, :, width:], rows[t + 1, :, :units], rows[t + 1, :, width:]
             xp.matmul(rows[t, :, :width], stacked, out=z)
@@ -186,24 +234,42 @@ class LSTMOp(_RecurrentOp):
                 xp.subtract(1, k, out=k)
                 k *= o
                 self.dc_factors[t, 1] = f
-            m = _mask_at(self.mask, t, x.dtype)
+            m = _mask_at(self.mask, t, rows.dtype)
             if m is not None:  # a masked step carries the previous state
                 h_out[...] = _carry(m, h_out, rows[t, :, :units])
                 c_out[...] = _carry(m, c_out, c)
-        item = rows.itemsize
-        return xp.lib.stride_tricks.as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
-            rows[1:], shape=(2, n, steps, units),
-            strides=(width * item, rows.strides[1], rows.strides[0], item), writeable=False)
+
+    def _forward_compiled(self, rows, stacked):
+        steps, n = rows.shape[0] - 1, rows.shape[1]
+        units, width = stacked.shape[1] // 4, stacked.shape[0]
+        z = np.empty((n, 4 * units), rows.dtype)
+        masks = self._masks(steps, n, z.dtype)
+        factors, dc_factors = self._saved("factors", z.dtype, 3), self._saved("dc_factors", z.dtype, 4)
+        for t in range(steps):
+            np.matmul(rows[t, :, :width], stacked, out=z)
+            _k.lstm_step(z, rows, t, units, masks, factors, dc_factors, self.record)
+
+    def _backward_compiled(self, gy, u_t):
+        steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]
+        dz_all = empty((steps, n, 4 * units), gy.dtype, np)
+        gy, masks = np.ascontiguousarray(gy), self._masks(steps, n, gy.dtype)
+        dh_next, dc_next, carry = (np.zeros((n, units), gy.dtype) for _ in range(3))
+        for t in reversed(range(steps)):
+            _k.lstm_step_backward(gy, t, dh_next, dc_next, carry, masks, self.factors, self.dc_factors, dz_all)
+            np.matmul(dz_all[t], u_t, out=dh_next)
+        return _weight_grads(self, dz_all, units) + (dh_next + carry, dc_next)
 
     def backward(self, gy):
         xp = get_array_module(gy)
         steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]
+        u_t = xp.ascontiguousarray(self.u.T)  # measured faster than the transposed view
+        if self._compiled(gy):
+            return self._backward_compiled(gy, u_t)
         dz_all = empty((steps, n, 4, units), gy.dtype, xp)  # (T, N, gate, U)
         factors = self.factors.reshape(steps, n, 4, units)
         gy = gy.transpose(0, 2, 1, 3)  # time-major, as the states
         dh_next, dc_next = xp.zeros((n, units), gy.dtype), xp.zeros((n, units), gy.dtype)
         dct = xp.empty((n, units), dtype=gy.dtype)
-        u_t = xp.ascontiguousarray(self.u.T)  # measured faster than the transposed view
         for t in reversed(range(steps)):
             dh, dc = gy[0, t] + dh_next, gy[1, t] + dc_next
             m = _mask_at(self.mask, t, gy.dtype)
@@ -244,15 +310,23 @@ class GRUOp(_RecurrentOp):
             xp.concatenate([u, zero_h], axis=1),
             xp.concatenate([w[:, :2 * units], zero_x, w[:, 2 * units:]], axis=1),
             xp.concatenate([b[0, :2 * units] + b[1, :2 * units], b[1, 2 * units:], b[0, 2 * units:]])[None]])
-        scale = xp.ones(4 * units, dtype=x.dtype)
-        scale[:2 * units] = 0.5
-        halved = self.stacked * scale
         rows = self._rows(x, h0)
-        p, cand, diff = xp.empty((n, 4 * units), x.dtype), xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
-        z, r, hn, xn = (p[:, k * units:(k + 1) * units] for k in range(4))
+        p = xp.empty((n, 4 * units), x.dtype)
         if self.record:
             self.factors = empty((steps, n, 4, units), x.dtype, xp)
             self.zs = empty((steps, n, units), x.dtype, xp)
+        if self._compiled(x):
+            masks, factors, zs = self._masks(steps, n, x.dtype), self._saved("factors", x.dtype, 4), \
+                self._saved("zs", x.dtype, 3)
+            for t in range(steps):
+                np.matmul(rows[t], self.stacked, out=p)
+                _k.gru_step(p, rows, t, units, masks, factors, zs, self.record)
+            return self._h_sequence(units)
+        scale = xp.ones(4 * units, dtype=x.dtype)
+        scale[:2 * units] = 0.5
+        halved = self.stacked * scale
+        cand, diff = xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
+        z, r, hn, xn = (p[:, k * units:(k + 1) * units] for k in range(4))
         for t in range(steps):
             h_prev, h_out = rows[t, :, :units], rows[t + 1, :, :units]
             xp.matmul(rows[t], halved, out=p)
@@ -285,15 +359,22 @@ class GRUOp(_RecurrentOp):
                 h_out[...] = _carry(m, h_out, h_prev)
         return self._h_sequence(units)
 
-    def backward(self, gy):
+    def _steps_backward_compiled(self, gy, dp_all, h_rows_t):
+        """The backward loop of the compiled path: fills dp_all, returns dL/dh0."""
+        n, steps, units = gy.shape
+        gy, masks = np.ascontiguousarray(gy), self._masks(steps, n, gy.dtype)
+        dh_next, extra = np.zeros((n, units), gy.dtype), np.zeros((n, units), gy.dtype)
+        for t in reversed(range(steps)):
+            _k.gru_step_backward(gy, t, dh_next, extra, masks, self.factors, self.zs, dp_all)
+            np.matmul(dp_all[t].reshape(n, -1), h_rows_t, out=dh_next)
+        return dh_next + extra
+
+    def _steps_backward_reference(self, gy, dp_all, h_rows_t):
+        """The NumPy reference of the backward loop: fills dp_all, returns dL/dh0."""
         xp = get_array_module(gy)
         n, steps, units = gy.shape
-        width = self.rows.shape[-1]
-        d = width - units - 1
-        dp_all = empty((steps, n, 4, units), gy.dtype, xp)
-        gy = gy.transpose(1, 0, 2)  # time-major
-        h_rows_t = xp.ascontiguousarray(self.stacked[:units].T)
         dh_next, direct = xp.zeros((n, units), gy.dtype), xp.empty((n, units), gy.dtype)
+        gy = gy.transpose(1, 0, 2)  # time-major
         for t in reversed(range(steps)):
             dh = gy[t] + dh_next
             m = _mask_at(self.mask, t, gy.dtype)
@@ -303,6 +384,17 @@ class GRUOp(_RecurrentOp):
             dh_next += xp.multiply(dh, self.zs[t], out=direct)
             if m is not None:
                 dh_next += carry
+        return dh_next
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        n, steps, units = gy.shape
+        width = self.rows.shape[-1]
+        d = width - units - 1
+        dp_all = empty((steps, n, 4, units), gy.dtype, xp)
+        h_rows_t = xp.ascontiguousarray(self.stacked[:units].T)
+        loop = self._steps_backward_compiled if self._compiled(gy) else self._steps_backward_reference
+        dh0 = loop(gy, dp_all, h_rows_t)
         flat = dp_all.reshape(-1, 4 * units)
         g = self.rows[:steps].reshape(-1, width).T @ flat  # [h_prev, x, 1]^T dP
         gz_r, ghn, gxn = g[:, :2 * units], g[:, 2 * units:3 * units], g[:, 3 * units:]
@@ -312,4 +404,4 @@ class GRUOp(_RecurrentOp):
         dx = None
         if self.needs_grad(0):
             dx = (flat @ self.stacked[units:units + d].T).reshape(steps, n, d).transpose(1, 0, 2)
-        return dx, dw, du, db, dh_next
+        return dx, dw, du, db, dh0

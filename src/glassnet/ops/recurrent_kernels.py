@@ -1,0 +1,159 @@
+"""Compiled time steps of the recurrent ops (Numba), beside their NumPy reference in recurrent.py.
+
+Each kernel is one time step's element-wise work in one pass: the gate non-linearities, the
+state update, the carry over masked steps and the factors the backward step needs (forward),
+or the gradient of the step's pre-activations (backward). The per-step matrix product stays
+outside, one NumPy call (BLAS) per step, so the kernels only see arrays:
+
+- ``rows`` (T + 1, N, U + D + 1 [+ U]): rows[t] = [h_{t-1}, x_t, 1 (, c_{t-1})], as in
+  recurrent.py; a forward step writes h_t (and c_t) into rows[t + 1].
+- ``masks`` (T, N): 1 on real steps, 0 on masked ones (a masked row keeps its state:
+  new = m new + (1 - m) old, the reference's formula).
+- ``factors`` as the reference saves them; (0, 0, 0) arrays when the graph is not recorded.
+
+Whole buffers and the step index t are passed (not per-step views), so every call has the
+same argument layouts and each kernel compiles once per dtype. ``one = z.dtype.type(1)``
+keeps float32 arithmetic in float32 (a bare ``1`` would promote it to float64).
+"""
+import numpy as np
+
+from .. import kernels
+
+
+@kernels.jit()
+def lstm_step(z, rows, t, units, masks, factors, dc_factors, record):
+    """i, f, o = sigmoid(z_i, z_f, z_o); g = tanh(z_g); c = f c_prev + i g; h = o tanh(c).
+
+    z (N, 4U): the step's pre-activations [h_{t-1}, x_t, 1] [U; W; b], gates in Keras's order.
+    Factors (the reference's): dL/dz = factors * (dc, dc, dc, dh) with
+    factors = (i(1-i) g, f(1-f) c_prev, (1-g^2) i, o(1-o) tanh(c)), and
+    dc_factors = (o (1 - tanh(c)^2), f) for dL/dc_t and dL/dc_{t-1}.
+    """
+    one = z.dtype.type(1)
+    n = z.shape[0]
+    width = rows.shape[2] - units  # the c columns start here
+    for s in range(n):
+        m = masks[t, s]
+        for k in range(units):
+            i = one / (one + np.exp(-z[s, k]))
+            f = one / (one + np.exp(-z[s, units + k]))
+            g = np.tanh(z[s, 2 * units + k])
+            o = one / (one + np.exp(-z[s, 3 * units + k]))
+            c_prev, h_prev = rows[t, s, width + k], rows[t, s, k]
+            c = f * c_prev + i * g
+            tc = np.tanh(c)
+            rows[t + 1, s, k] = m * (o * tc) + (one - m) * h_prev
+            rows[t + 1, s, width + k] = m * c + (one - m) * c_prev
+            if record:
+                factors[t, s, k] = i * (one - i) * g
+                factors[t, s, units + k] = f * (one - f) * c_prev
+                factors[t, s, 2 * units + k] = (one - g * g) * i
+                factors[t, s, 3 * units + k] = o * (one - o) * tc
+                dc_factors[t, 0, s, k] = o * (one - tc * tc)
+                dc_factors[t, 1, s, k] = f
+
+
+@kernels.jit()
+def lstm_step_backward(gy, t, dh_next, dc_next, carry, masks, factors, dc_factors, dz):
+    """dz[t] (N, 4U) from dh = gy_h + dh_next + carry and dc = gy_c + dc_next (gy (2, N, T, U)).
+
+    A masked row's gradients pass to the previous state unchanged: the part (1 - m) dh goes
+    to ``carry`` (added at the next call or by the caller), (1 - m) dc into ``dc_next``.
+    Updates dc_next to dL/dc_{t-1}; the caller computes dh_next = dz[t] U^T.
+    """
+    one = dz.dtype.type(1)
+    n, units = dh_next.shape
+    for s in range(n):
+        m = masks[t, s]
+        for k in range(units):
+            dh = gy[0, s, t, k] + dh_next[s, k] + carry[s, k]
+            dc = gy[1, s, t, k] + dc_next[s, k]
+            carry[s, k] = (one - m) * dh
+            dh, dc_carry = m * dh, (one - m) * dc
+            dct = dh * dc_factors[t, 0, s, k] + m * dc
+            dz[t, s, k] = factors[t, s, k] * dct
+            dz[t, s, units + k] = factors[t, s, units + k] * dct
+            dz[t, s, 2 * units + k] = factors[t, s, 2 * units + k] * dct
+            dz[t, s, 3 * units + k] = factors[t, s, 3 * units + k] * dh
+            dc_next[s, k] = dct * dc_factors[t, 1, s, k] + dc_carry
+
+
+@kernels.jit()
+def gru_step(p, rows, t, units, masks, factors, zs, record):
+    """z, r = sigmoid(p_z, p_r); n = tanh(p_xn + r p_hn); h = n + z (h_prev - n).
+
+    p (N, 4U): the column blocks of GRUOp's stacked product (z, r pre-activations,
+    h Un + b1n, x Wn + b0n). Factors (the reference's), with a = (1 - z)(1 - n^2):
+    dL/dp = dh * (z(1-z)(h_prev - n), r(1-r) p_hn a, r a, a); zs[t] = z for the direct path.
+    """
+    one = p.dtype.type(1)
+    n = p.shape[0]
+    for s in range(n):
+        m = masks[t, s]
+        for k in range(units):
+            z = one / (one + np.exp(-p[s, k]))
+            r = one / (one + np.exp(-p[s, units + k]))
+            hn = p[s, 2 * units + k]
+            cand = np.tanh(p[s, 3 * units + k] + r * hn)
+            h_prev = rows[t, s, k]
+            rows[t + 1, s, k] = m * (cand + z * (h_prev - cand)) + (one - m) * h_prev
+            if record:
+                a = (one - z) * (one - cand * cand)
+                factors[t, s, 0, k] = z * (one - z) * (h_prev - cand)
+                factors[t, s, 1, k] = r * (one - r) * hn * a
+                factors[t, s, 2, k] = r * a
+                factors[t, s, 3, k] = a
+                zs[t, s, k] = z
+
+
+@kernels.jit()
+def gru_step_backward(gy, t, dh_next, extra, masks, factors, zs, dp):
+    """dp[t] (N, 4, U) = factors[t] * dh, dh = m (gy[:, t] + dh_next + extra).
+
+    ``extra`` holds what reaches h_{t-1} besides the product: the direct path dh z and a
+    masked row's carried (1 - m) dh; it is added at the next call (or by the caller after
+    the last). The caller computes dh_next = dp[t] (the stacked matrix's h rows)^T.
+    """
+    one = dp.dtype.type(1)
+    n, units = dh_next.shape
+    for s in range(n):
+        m = masks[t, s]
+        for k in range(units):
+            dh = gy[s, t, k] + dh_next[s, k] + extra[s, k]
+            carry, dh = (one - m) * dh, m * dh
+            for block in range(4):
+                dp[t, s, block, k] = factors[t, s, block, k] * dh
+            extra[s, k] = dh * zs[t, s, k] + carry
+
+
+@kernels.jit()
+def simple_rnn_step(z, rows, t, units, masks, factors, relu, record):
+    """h = tanh(z) (or relu(z)); factors[t] = 1 - h^2 (or [z > 0]), before the mask's carry."""
+    one = z.dtype.type(1)
+    zero = z.dtype.type(0)
+    n = z.shape[0]
+    for s in range(n):
+        m = masks[t, s]
+        for k in range(units):
+            if relu:
+                h = max(z[s, k], zero)
+                slope = one if z[s, k] > zero else zero
+            else:
+                h = np.tanh(z[s, k])
+                slope = one - h * h
+            rows[t + 1, s, k] = m * h + (one - m) * rows[t, s, k]
+            if record:
+                factors[t, s, k] = slope
+
+
+@kernels.jit()
+def simple_rnn_step_backward(gy, t, dh_next, carry, masks, factors, dz):
+    """dz[t] = m (gy[:, t] + dh_next + carry) * factors[t]; carry = the masked part (1 - m) dh."""
+    one = dz.dtype.type(1)
+    n, units = dh_next.shape
+    for s in range(n):
+        m = masks[t, s]
+        for k in range(units):
+            dh = gy[s, t, k] + dh_next[s, k] + carry[s, k]
+            carry[s, k] = (one - m) * dh
+            dz[t, s, k] = m * dh * factors[t, s, k]

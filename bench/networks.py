@@ -1,8 +1,10 @@
-"""CNN, LSTM and GAN training steps: glassnet against PyTorch eager on the same shapes.
+"""CNN, LSTM, GRU, GAN and character-level language-model training steps, and LSTM inference
+latency at batch 1: glassnet against PyTorch eager on the same shapes.
 
 Run from the repository root:  python bench/networks.py [--quick]
 Writes bench/results/networks.json and prints the table. Each step is a full
-forward, backward and Adam update; the median over repeats after a warm-up.
+forward, backward and Adam update (the latency rows: one predict call); the median
+over repeats after a warm-up. ``--only NAME`` runs the workloads whose name contains NAME.
 Each competitor runs alone in its own process: in one process, each library's
 idle worker threads (OpenBLAS's, PyTorch's OpenMP pool) spin for a while after
 its own step and slow the other's next step on a 2-core machine. Interleaving
@@ -80,6 +82,60 @@ def lstm_torch(batch, steps, units, features=32, cell="LSTM"):
     return step
 
 
+def char_lm_glassnet(batch, steps, vocab=96, embed=64, units=256):
+    """Character-level language model: Embedding, LSTM over the sequence, Dense softmax at every step."""
+    import glassnet as gn  # noqa: PLC0415
+    from glassnet import nn  # noqa: PLC0415
+
+    model = gn.Sequential([nn.Embedding(vocab, embed), nn.LSTM(units, return_sequences=True),
+                           nn.Dense(vocab, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, vocab, (batch, steps)), rng.integers(0, vocab, (batch, steps))
+    return lambda: model.train_on_batch(x, y)
+
+
+def char_lm_torch(batch, steps, vocab=96, embed=64, units=256):
+    import torch  # noqa: PLC0415
+
+    emb, lstm = torch.nn.Embedding(vocab, embed), torch.nn.LSTM(embed, units, batch_first=True)
+    head = torch.nn.Linear(units, vocab)
+    opt = torch.optim.Adam([*emb.parameters(), *lstm.parameters(), *head.parameters()], lr=1e-3)
+    x, y = torch.randint(0, vocab, (batch, steps)), torch.randint(0, vocab, (batch, steps))
+
+    def step():
+        opt.zero_grad()
+        logits = head(lstm(emb(x))[0])
+        torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1)).backward()
+        opt.step()
+
+    return step
+
+
+def lstm_latency_glassnet(steps, units, features=32):
+    """Inference latency: ``predict`` of one sequence (batch 1) through LSTM -> Dense softmax."""
+    import glassnet as gn  # noqa: PLC0415
+    from glassnet import nn  # noqa: PLC0415
+
+    model = gn.Sequential([nn.LSTM(units), nn.Dense(10, activation="softmax")], seed=0)
+    x = np.random.default_rng(0).standard_normal((1, steps, features)).astype(np.float32)
+    model.predict(x, verbose=0)
+    return lambda: model.predict(x, verbose=0)
+
+
+def lstm_latency_torch(steps, units, features=32):
+    import torch  # noqa: PLC0415
+
+    lstm, head = torch.nn.LSTM(features, units, batch_first=True).eval(), torch.nn.Linear(units, 10).eval()
+    x = torch.randn(1, steps, features)
+
+    def predict():
+        with torch.no_grad():
+            return torch.softmax(head(lstm(x)[0][:, -1]), dim=-1).numpy()
+
+    return predict
+
+
 def gan_glassnet(batch):
     import glassnet as gn  # noqa: PLC0415
     from glassnet import nn  # noqa: PLC0415
@@ -136,12 +192,20 @@ def workloads(quick):
     if quick:
         return {"cnn 12x12x1 b8": (lambda: cnn_glassnet(8, 12), lambda: cnn_torch(8, 12)),
                 "lstm 16u 5 steps b8": (lambda: lstm_glassnet(8, 5, 16), lambda: lstm_torch(8, 5, 16)),
-                "gan step b32": (lambda: gan_glassnet(32), lambda: gan_torch(32))}
+                "gan step b32": (lambda: gan_glassnet(32), lambda: gan_torch(32)),
+                "char lm 96-64-lstm16 10 steps b4": (lambda: char_lm_glassnet(4, 10, units=16),
+                                                     lambda: char_lm_torch(4, 10, units=16)),
+                "lstm 16u 5 steps predict b1": (lambda: lstm_latency_glassnet(5, 16),
+                                                lambda: lstm_latency_torch(5, 16))}
     return {"cnn 28x28x1 conv32-conv64 b64": (lambda: cnn_glassnet(64, 28), lambda: cnn_torch(64, 28)),
             "lstm 128u 50 steps b64": (lambda: lstm_glassnet(64, 50, 128), lambda: lstm_torch(64, 50, 128)),
             "gru 128u 50 steps b64": (lambda: lstm_glassnet(64, 50, 128, cell="GRU"),
                                       lambda: lstm_torch(64, 50, 128, cell="GRU")),
-            "gan step (2-128-128) b256": (lambda: gan_glassnet(256), lambda: gan_torch(256))}
+            "gan step (2-128-128) b256": (lambda: gan_glassnet(256), lambda: gan_torch(256)),
+            "char lm 96-64-lstm256 100 steps b64": (lambda: char_lm_glassnet(64, 100),
+                                                    lambda: char_lm_torch(64, 100)),
+            "lstm 128u 50 steps predict b1": (lambda: lstm_latency_glassnet(50, 128),
+                                              lambda: lstm_latency_torch(50, 128))}
 
 
 def run(quick=False, repeats=20):

@@ -228,8 +228,15 @@ def softmax_cross_entropy(logits, target, axis=-1, mean=False):
     ``target`` holds integer labels (one axis fewer than ``logits``) or
     probabilities shaped like ``logits``.
     """
-    t = target.data if isinstance(target, Tensor) else target
-    return ops.SoftmaxCrossEntropy(t, axis, mean)(_t(logits))
+    logits = _t(logits)
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.ndim == logits.ndim - 1:
+        t = _class_labels(t, logits.shape[axis])
+    elif t.shape != logits.shape:
+        raise ValueError(f"softmax_cross_entropy: target with shape {t.shape} does not fit logits with shape "
+                         f"{logits.shape}; expected integer labels of shape {logits.shape[:axis] + logits.shape[axis:][1:]} "
+                         f"or probabilities of shape {logits.shape}")
+    return ops.SoftmaxCrossEntropy(t, axis, mean)(logits)
 
 
 def sigmoid_cross_entropy(logits, target, mean=False):
@@ -241,3 +248,14 @@ def sigmoid_cross_entropy(logits, target, mean=False):
         raise ValueError(f"sigmoid_cross_entropy expects logits and target of one shape (n, outputs); "
                          f"received logits {logits.shape} and target {t.shape}")
     return ops.SigmoidCrossEntropy(t, mean)(logits)
+
+
+def _class_labels(t, classes):
+    """``t`` as integer class labels in [0, classes) (float storage accepted), else a clear error."""
+    if t.dtype.kind not in "iu":
+        if t.dtype.kind not in "fb" or not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+            raise ValueError(f"softmax_cross_entropy: target must hold integer class labels; received dtype {t.dtype} with non-integer values")
+        t = t.astype(np.int64)
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        raise ValueError(f"softmax_cross_entropy: target class labels must be in [0, {classes}); received values from {t.min()} to {t.max()}")
+    return t

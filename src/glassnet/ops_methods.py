@@ -1,10 +1,111 @@
-"""Operators and methods of Tensor, attached in one place."""
+"""Operators and methods of Tensor, attached in one place.
+
+Besides NumPy's names (``axis``, ``keepdims``), the methods PyTorch users reach
+for work as in PyTorch: comparisons give boolean tensors, ``argmax(dim=1)``,
+``unsqueeze``, ``view``, ``flatten`` over every axis, ``float()``, ``tolist()``.
+"""
+import numbers
+
+import numpy as np
+
 from . import functional as F
+from . import ops
+from .ops.function import new_tensor
 from .tensor import Tensor
 
 
 def _reflect(fn):
     return lambda self, other: fn(other, self)
+
+
+def _comparison(compare):
+    """A comparison operator: a boolean Tensor, outside the graph (as in PyTorch)."""
+
+    def method(self, other):
+        if isinstance(other, Tensor):
+            other = other.data
+        elif isinstance(other, (list, tuple)):
+            other = np.asarray(other)
+        elif not isinstance(other, (numbers.Number, np.ndarray, np.generic)):
+            return NotImplemented  # t == None and t == "text" are False, as for any object
+        return new_tensor(np.asarray(compare(self.data, other)))
+
+    return method
+
+
+def _axis(axis, dim, name):
+    if dim is not None and axis is not None:
+        raise TypeError(f"{name}() takes axis or its PyTorch name dim, not both; received: axis={axis}, dim={dim}")
+    return axis if dim is None else dim
+
+
+def _reduction(fn):
+    """``fn(x, axis, keepdims)`` that also takes PyTorch's ``dim`` and ``keepdim``."""
+
+    def method(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return fn(self, _axis(axis, dim, fn.__name__), keepdims or keepdim)
+
+    method.__name__ = fn.__name__
+    return method
+
+
+def _arg(which):
+    def method(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """Indices of the largest (smallest) values along ``axis`` (all axes when None), as int64."""
+        axis = _axis(axis, dim, which)
+        index = getattr(self.data, which)(axis=axis, keepdims=keepdims or keepdim)
+        return new_tensor(np.asarray(index, dtype=np.int64))
+
+    return method
+
+
+def _along(fn):
+    def method(self, axis=-1, *, dim=None):
+        return fn(self, axis if dim is None else dim)
+
+    return method
+
+
+def squeeze(self, dim=None):
+    """Drop axes of length 1 (only ``dim`` when given, if its length is 1, as PyTorch does)."""
+    if dim is None:
+        shape = tuple(n for n in self.shape if n != 1)
+    else:
+        dims = {d % self.ndim for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        shape = tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1))
+    return F.reshape(self, shape)
+
+
+def unsqueeze(self, dim):
+    """Insert an axis of length 1 at ``dim`` (negative counts from the end of the result)."""
+    if not -self.ndim - 1 <= dim <= self.ndim:
+        raise IndexError(f"unsqueeze: dim must be in [{-self.ndim - 1}, {self.ndim}] for a tensor of shape "
+                         f"{self.shape}; received: dim={dim}")
+    return F.reshape(self, np.expand_dims(np.empty(self.shape, dtype=np.bool_), dim).shape)
+
+
+def flatten(self, start_dim=0, end_dim=-1):
+    """Axes ``start_dim`` to ``end_dim`` merged into one (all of them by default, as PyTorch).
+    Keras's ``Flatten`` layer and ``functional.flatten`` keep the batch axis instead."""
+    if self.ndim == 0:
+        return F.reshape(self, (1,))
+    start, end = start_dim % self.ndim, end_dim % self.ndim
+    return F.reshape(self, (*self.shape[:start], -1, *self.shape[end + 1:]))
+
+
+def _cast(dtype):
+    def method(self):
+        """The same values in this dtype, differentiable (``self`` when it has that dtype already)."""
+        return self if self.dtype == dtype else ops.Cast(dtype)(self)
+
+    return method
+
+
+def _bool(self):
+    if self.size != 1:
+        raise ValueError(f"the truth value of a tensor with {self.size} elements is ambiguous; "
+                         "use .any() or .all() on its data")
+    return bool(self.data)
 
 
 _METHODS = {
@@ -15,11 +116,18 @@ _METHODS = {
     "__pow__": F.pow, "__rpow__": _reflect(F.pow),
     "__matmul__": F.matmul, "__rmatmul__": _reflect(F.matmul),
     "__neg__": F.neg, "__getitem__": F.getitem, "__abs__": F.abs,
-    "sum": F.sum, "mean": F.mean, "max": F.max, "min": F.min,
+    "__eq__": _comparison(np.equal), "__ne__": _comparison(np.not_equal),
+    "__lt__": _comparison(np.less), "__le__": _comparison(np.less_equal),
+    "__gt__": _comparison(np.greater), "__ge__": _comparison(np.greater_equal),
+    "__bool__": _bool, "__float__": lambda self: float(self.item()), "__int__": lambda self: int(self.item()),
+    "sum": _reduction(F.sum), "mean": _reduction(F.mean), "max": F.max, "min": F.min,
+    "argmax": _arg("argmax"), "argmin": _arg("argmin"),
     "exp": F.exp, "log": F.log, "sqrt": F.sqrt, "abs": F.abs, "clip": F.clip,
-    "reshape": F.reshape, "transpose": F.transpose, "swapaxes": F.swapaxes,
-    "flatten": F.flatten, "sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu,
-    "softmax": F.softmax, "log_softmax": F.log_softmax,
+    "reshape": F.reshape, "view": F.reshape, "transpose": F.transpose, "swapaxes": F.swapaxes,
+    "squeeze": squeeze, "unsqueeze": unsqueeze, "flatten": flatten,
+    "float": _cast(np.float32), "double": _cast(np.float64), "tolist": lambda self: self.data.tolist(),
+    "sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu,
+    "softmax": _along(F.softmax), "log_softmax": _along(F.log_softmax),
 }
 
 for _name, _fn in _METHODS.items():

@@ -133,7 +133,7 @@ class Tensor:
     (33.0, 3.0, 6.0, 9.0)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "retains_grad", "__weakref__")
     __hash__ = object.__hash__  # identity: Tensors key the dicts of the backward pass
     __array_priority__ = 100  # ndarray op Tensor defers to Tensor's reflected ops
 
@@ -145,6 +145,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self.name = name
+        self.retains_grad = False
 
     # -- array-like properties ---------------------------------------------
     @property
@@ -191,6 +192,13 @@ class Tensor:
 
     def zero_grad(self):
         self.grad = None
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``grad`` after ``backward()``
+        (leaves keep theirs anyway), as PyTorch's ``retain_grad``."""
+        if not self.requires_grad:
+            raise RuntimeError(f"retain_grad() on a {self._label()} that does not require grad")
+        self.retains_grad = True
 
     def __repr__(self):
         body = np.array2string(np.asarray(self.data), separator=", ", precision=4, threshold=20,
@@ -247,7 +255,7 @@ class Tensor:
         # taking nodes from a max-heap of those numbers visits each one after all its
         # consumers: a reverse topological order in one pass, without recursion.
         if self.grad_fn is None:
-            self.grad = grad if self.grad is None else self.grad + grad
+            _accumulate(self, grad)
             return
         grads = {self: grad}  # NOTE: Tensors hash by identity
         heap = [(-self.grad_fn.seq, self)]
@@ -260,7 +268,10 @@ class Tensor:
                     "backward() through a graph that was already released; pass "
                     "retain_graph=True to the first backward() to go through it twice"
                 )
-            gxs = fn.backward(grads.pop(node))
+            gy = grads.pop(node)
+            if node.retains_grad:
+                _accumulate(node, gy)
+            gxs = fn.backward(gy)
             done.append(fn)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
@@ -277,13 +288,18 @@ class Tensor:
                 else:
                     grads[x] = prev + gx
         for leaf in leaves:
-            g = grads[leaf]
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            _accumulate(leaf, grads[leaf])
         if not retain_graph:
             for fn in done:
                 fn.release()
 
     # -- operators are attached in ops.py -----------------------------------
+
+
+def _accumulate(t, g):
+    """t.grad += g, keeping a 0-d gradient an array (NumPy arithmetic returns scalars)."""
+    g = g if t.grad is None else t.grad + g
+    t.grad = np.asarray(g) if isinstance(g, np.generic) else g
 
 
 def as_tensor(x, like=None):

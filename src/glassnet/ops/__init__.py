@@ -5,14 +5,14 @@ from .conv import Conv2D, Conv2DTranspose, Pool2D, UpSample2D
 from .dropout import Dropout
 from .fused import Linear, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .recurrent import GRUOp, LSTMOp, SimpleRNNOp
-from .math import (Abs, Add, Clip, Div, Exp, Log, MatMul, Max, Maximum, Mean, Mul, Neg, Pow,
+from .math import (Abs, Add, Cast, Clip, Div, Exp, Log, MatMul, Max, Maximum, Mean, Mul, Neg, Pow,
                    Sqrt, Sub, Sum, Where)
 from .shape import Concatenate, GetItem, Pad, Reshape, Stack, Transpose
 
 __all__ = [
     "Function", "unbroadcast",
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Maximum", "Where", "Exp", "Log", "Sqrt", "Abs",
-    "Clip", "MatMul", "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Concatenate",
+    "Cast", "Clip", "MatMul", "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Concatenate",
     "Stack", "Pad", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus", "Softmax",
     "LogSoftmax", "GELU", "Dropout", "Linear", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "Conv2D", "Conv2DTranspose", "Pool2D",
     "UpSample2D", "SimpleRNNOp", "LSTMOp", "GRUOp",

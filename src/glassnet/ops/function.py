@@ -1,6 +1,8 @@
 """The base of every differentiable op."""
 import itertools
 
+import numpy as np
+
 from .. import tensor as _tensor
 from ..tensor import Tensor, as_tensor
 
@@ -16,6 +18,7 @@ def new_tensor(data):
     t.requires_grad = False
     t.grad_fn = None
     t.name = None
+    t.retains_grad = False
     return t
 
 
@@ -33,6 +36,8 @@ class Function:
 
     def __call__(self, *inputs):
         y = self.forward(*[x.data for x in inputs])
+        if isinstance(y, np.generic):  # NOTE: NumPy reductions and 0-d arithmetic return scalars
+            y = np.asarray(y)
         out = new_tensor(y)
         if _tensor._grad_mode.enabled:
             for x in inputs:

@@ -133,6 +133,20 @@ class Abs(Function):
         return gy * get_array_module(gy).sign(self.x)
 
 
+class Cast(Function):
+    """The same values in another floating dtype; the gradient goes back in the input's dtype."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.in_dtype)
+
+
 class Clip(Function):
     def __init__(self, low, high):
         self.low, self.high = low, high

@@ -1,0 +1,137 @@
+"""Tensor habits of PyTorch users: comparisons, argmax, shapes, casts, 0-d results, retain_grad."""
+import numpy as np
+import pytest
+import torch
+
+import glassnet as gn
+from glassnet import Tensor
+
+COMPARISONS = ["__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__"]
+
+
+@pytest.mark.parametrize("op", COMPARISONS)
+@pytest.mark.parametrize("other", [2.0, "tensor", "array"])
+def test_comparisons_give_boolean_tensors_like_torch(op, other):
+    a = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], dtype=np.float32)
+    b = {"tensor": np.array([2.0, 2.0, 2.0], dtype=np.float32), "array": np.array([1.0, 2.0, 4.0])}.get(other, other)
+    ours = getattr(Tensor(a), op)(Tensor(b) if other == "tensor" else b)
+    theirs = getattr(torch.tensor(a), op)(b if other == 2.0 else torch.tensor(b))
+    assert isinstance(ours, Tensor) and ours.dtype == np.bool_
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_tensors_stay_hashable_by_identity():
+    a, b = Tensor([1.0, 2.0]), Tensor([1.0, 2.0])
+    assert len({a, b}) == 2 and {a: 1, b: 2}[b] == 2
+    assert (a == None) is False and (a != None) is True  # noqa: E711 - PyTorch's answer
+    assert a in [a] and b not in {a}
+
+
+def test_truth_value_of_one_element_and_of_many():
+    assert bool(Tensor(2.0) > 1) and not (Tensor([3.0]) < 1)
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(Tensor([1.0, 2.0]) > 0)
+    assert float(Tensor([2.5])) == 2.5 and int(Tensor(3.0)) == 3
+
+
+def test_argmax_argmin_match_torch():
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    for name in ("argmax", "argmin"):
+        t = torch.tensor(x)
+        assert getattr(Tensor(x), name)().item() == getattr(t, name)().item()
+        np.testing.assert_array_equal(getattr(Tensor(x), name)(dim=1).data, getattr(t, name)(dim=1).numpy())
+        np.testing.assert_array_equal(getattr(Tensor(x), name)(0, keepdim=True).data,
+                                      getattr(t, name)(0, keepdim=True).numpy())
+    assert Tensor(x).argmax(1).dtype == np.int64
+
+
+def test_accuracy_idiom_of_the_torch_quickstart():
+    pred, y = Tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]), Tensor([1, 1, 1])
+    assert (pred.argmax(1) == y).float().sum().item() == 2.0
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 3), (1, 4), (3,), (1, 1)])
+def test_shape_methods_match_torch(shape):
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    t = torch.tensor(x)
+    assert Tensor(x).squeeze().shape == tuple(t.squeeze().shape)
+    assert Tensor(x).squeeze(0).shape == tuple(t.squeeze(0).shape)
+    for d in range(-len(shape) - 1, len(shape) + 1):
+        assert Tensor(x).unsqueeze(d).shape == tuple(t.unsqueeze(d).shape)
+    assert Tensor(x).flatten().shape == tuple(t.flatten().shape)
+    assert Tensor(x).flatten(1).shape == tuple(t.flatten(1).shape) if len(shape) > 1 else True
+    assert Tensor(x).view(-1, 1).shape == tuple(t.view(-1, 1).shape)
+    assert Tensor(x).tolist() == t.tolist()
+    with pytest.raises(IndexError, match="unsqueeze: dim must be in"):
+        Tensor(x).unsqueeze(len(shape) + 2)
+
+
+def test_shape_methods_and_casts_are_differentiable():
+    x = Tensor(np.ones((2, 1, 3), dtype=np.float32), requires_grad=True)
+    y = x.squeeze(1).unsqueeze(0).view(3, 2).flatten().double()
+    assert y.dtype == np.float64 and x.float() is x
+    (y * Tensor(np.arange(6.0))).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.reshape(-1), np.arange(6.0))
+
+
+def test_full_reductions_and_0d_gradients_are_arrays_not_scalars():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    s = a.sum()
+    assert type(s.data) is np.ndarray and s.shape == ()
+    b = Tensor(3.0, requires_grad=True)
+    (b * b + b).backward()
+    assert type(b.grad) is np.ndarray and b.grad.shape == () and b.grad == 7.0
+    assert type((a.mean() * 2).data) is np.ndarray
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient_like_torch():
+    x = np.array([1.0, -2.0, 3.0])
+    a = Tensor(x, requires_grad=True)
+    h = a * a
+    h.retain_grad()
+    (h * 3).sum().backward()
+    ta = torch.tensor(x, requires_grad=True)
+    th = ta * ta
+    th.retain_grad()
+    (th * 3).sum().backward()
+    np.testing.assert_allclose(h.grad, th.grad.numpy())
+    np.testing.assert_allclose(a.grad, ta.grad.numpy())
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Tensor([1.0]).retain_grad()
+
+
+def test_softmax_cross_entropy_takes_integer_labels_stored_as_floats():
+    z = np.random.default_rng(0).standard_normal((4, 3))
+    labels = np.array([0, 2, 1, 2])
+    ours = gn.functional.softmax_cross_entropy(Tensor(z), Tensor(labels), mean=True)  # Tensor() stores float32
+    theirs = torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(labels))
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("target, message", [
+    ([0.0, 2.5, 1.0, 2.0], "integer class labels"),
+    ([0, 3, 1, 2], r"in \[0, 3\); received values from 0 to 3"),
+    (np.zeros((4, 2)), r"target with shape \(4, 2\) does not fit logits with shape \(4, 3\)"),
+])
+def test_softmax_cross_entropy_bad_targets_get_clear_errors(target, message):
+    with pytest.raises(ValueError, match=message):
+        gn.functional.softmax_cross_entropy(Tensor(np.zeros((4, 3))), Tensor(target))
+
+
+def test_comparisons_from_the_left_of_arrays_and_with_lists():
+    t = Tensor([1.0, 2.0, 3.0])
+    for ours, theirs in [(np.array([1.0, 0.0, 3.0]) == t, [True, False, True]),
+                         (t > [0.0, 2.0, 4.0], [True, False, False]),
+                         (2.0 <= t, [False, True, True])]:
+        assert isinstance(ours, Tensor) and ours.tolist() == theirs
+    y = Tensor([1.0], requires_grad=True) > 0
+    assert not y.requires_grad and y.grad_fn is None
+
+
+def test_shape_methods_and_casts_gradcheck_in_float64():
+    from glassnet import ops
+    assert gn.gradcheck(lambda x: x.squeeze(1).unsqueeze(0).view(3, 2).flatten() * x.flatten(),
+                        [np.random.default_rng(1).standard_normal((2, 1, 3))])
+    assert gn.gradcheck(lambda x: ops.Cast(np.float64)(x) ** 2, [np.array([1.0, -2.0, 0.5])])
+    assert gn.gradcheck(lambda x: x.double().sum(dim=0, keepdim=True), [np.ones((2, 3))])

@@ -1,4 +1,6 @@
 """Sequential: a stack of layers, each feeding the next."""
+import copy
+
 import numpy as np
 
 from .model import Model
@@ -125,7 +127,8 @@ class Sequential(Model):
             name = activations.name_of(last.activation)
             fused = _FUSED.get((name, type(self.loss)))
             if fused is not None:
-                self._fused_loss = fused(from_logits=True, reduction=self.loss.reduction)
+                self._fused_loss = copy.copy(self.loss)  # NOTE: every setting (label_smoothing) kept
+                self._fused_loss.from_logits = True
                 self._fused_activation = last.activation
 
     def _forward_for_loss(self, x):

@@ -16,6 +16,7 @@ from .module import Buffer, Module, Parameter
 from .normalization import BatchNormalization, LayerNormalization
 from .recurrent import GRU, LSTM, Bidirectional, Embedding, Masking, SimpleRNN, TimeDistributed
 from .regularizers import L1, L1L2, L2
+from .torch_losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 
 __all__ = [
     "Module", "Parameter", "Layer", "Dense", "Linear", "Activation", "Dropout", "Flatten", "Maxout", "Rescaling",
@@ -24,6 +25,7 @@ __all__ = [
     "Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge",
     "MulticlassHinge", "KLDivergence", "L1", "L2", "L1L2",
+    "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
     "activations", "initializers", "losses", "regularizers", "Buffer",
     "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling", "GlobalMaxPooling1D",

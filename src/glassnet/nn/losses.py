@@ -13,6 +13,7 @@ from ..registry import Registry
 from ..tensor import Tensor
 
 LOSSES = Registry("loss")
+TORCH_LOSSES = Registry("PyTorch loss")  # called (input, target): filled by torch_losses.py
 REDUCTIONS = ("mean", "sum", "none")
 EPSILON = 1e-7  # Keras's clipping epsilon for probabilities
 
@@ -77,6 +78,10 @@ class Loss:
     def get_config(self):
         return {k: v for k, v in vars(self).items() if k != "name"}
 
+    def keras_order(self):
+        """This loss called ``(y_true, y_pred)``, as ``Model.fit`` calls it (PyTorch's losses adapt)."""
+        return self
+
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
@@ -123,9 +128,10 @@ class Huber(Loss):
 
 
 class _ProbabilisticLoss(Loss):
-    def __init__(self, from_logits=False, reduction="mean", name=None):
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="mean", name=None):
         super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
+        self.label_smoothing = check_label_smoothing(label_smoothing)
 
     def _probabilities(self, p):
         """``p``, after checking that it holds probabilities (NaN passes: divergence is reported elsewhere)."""
@@ -138,13 +144,33 @@ class _ProbabilisticLoss(Loss):
 
     def fused_mean(self, t, p):
         if self.from_logits and isinstance(self, (CategoricalCrossentropy, SparseCategoricalCrossentropy)):
-            return F.softmax_cross_entropy(p, t, mean=True)
+            return F.softmax_cross_entropy(p, self._rows(t, p), mean=True)
         return None
+
+    def _rows(self, t, p):
+        """The target as the cross-entropy uses it (the sparse loss smooths its labels here)."""
+        return t
+
+
+def check_label_smoothing(value):
+    """``value`` as a float in [0, 1], else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not 0 <= value <= 1:
+        raise ValueError(f"label_smoothing must be a number in [0, 1]; received: label_smoothing={value!r}")
+    return float(value)
+
+
+def smoothed_one_hot(labels, classes, smoothing, dtype):
+    """One-hot rows of ``labels`` mixed with the uniform distribution: (1 - s) one_hot + s / classes."""
+    rows = np.full((*labels.shape, classes), smoothing / classes, dtype=dtype)
+    np.put_along_axis(rows, labels[..., None], 1 - smoothing + smoothing / classes, axis=-1)
+    return rows
 
 
 @LOSSES.register("binary_crossentropy", "bce", "log_loss")
 class BinaryCrossentropy(_ProbabilisticLoss):
     """-(t log p + (1 - t) log(1 - p)); p clipped to [1e-7, 1 - 1e-7].
+
+    ``label_smoothing`` s moves the labels towards 1/2 as Keras does: t (1 - s) + s / 2.
 
     With ``from_logits=True`` it takes z with p = sigmoid(z) and computes the
     stable ``softplus(z) - t z``.
@@ -164,7 +190,7 @@ class BinaryCrossentropy(_ProbabilisticLoss):
                     if np.all(values == np.round(values)) and values.min() >= 0 else "")
             raise ValueError(f"{self.name}: y_true must hold labels in [0, 1] (0 or 1, or probabilities); "
                              f"received values from {t.min():g} to {t.max():g}{hint}")
-        return t
+        return t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing if self.label_smoothing else t
 
     def per_element(self, t, p):
         if self.from_logits:
@@ -179,7 +205,8 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
 
     From probabilities, p is renormalised (by a row sum clipped to at least 1e-7,
     so an all-zero row stays finite) and clipped to [1e-7, 1] (as Keras does);
-    from logits it is the fused, stable softmax cross-entropy.
+    from logits it is the fused, stable softmax cross-entropy. ``label_smoothing`` s mixes
+    the target with the uniform distribution as Keras does: t (1 - s) + s / classes.
 
     Raises:
         ValueError: y_true holds integer labels (use the sparse loss) or rows that
@@ -200,7 +227,8 @@ class CategoricalCrossentropy(_ProbabilisticLoss):
             raise ValueError(f"{self.name}: each row of y_true must be a probability distribution (values >= 0 "
                              f"summing to 1, e.g. one-hot); {bad.size} rows are not, the first is row {bad[0]}: "
                              f"{np.round(rows[bad[0]], 4).tolist()}")
-        return t
+        s = self.label_smoothing
+        return t * (1 - s) + s / t.shape[-1] if s else t
 
     def per_sample(self, t, p):
         if self.from_logits:
@@ -232,14 +260,23 @@ def _labels(name, t, p):
 
 @LOSSES.register("sparse_categorical_crossentropy", "scce")
 class SparseCategoricalCrossentropy(_ProbabilisticLoss):
-    """Categorical cross-entropy with integer labels instead of one-hot rows."""
+    """Categorical cross-entropy with integer labels instead of one-hot rows.
+
+    ``label_smoothing`` (which Keras's sparse loss lacks) smooths the labels' one-hot rows as
+    ``CategoricalCrossentropy`` does: (1 - s) one_hot + s / classes.
+    """
 
     def prepare_target(self, t, y_pred):
         return _labels(self.name, t, y_pred)
 
+    def _rows(self, t, p):
+        return smoothed_one_hot(t, p.shape[-1], self.label_smoothing, p.dtype) if self.label_smoothing else t
+
     def per_sample(self, t, p):
         if self.from_logits:
-            return F.softmax_cross_entropy(p, t)
+            return F.softmax_cross_entropy(p, self._rows(t, p))
+        if self.label_smoothing:
+            return -(F.log(F.clip(self._probabilities(p), EPSILON, 1.0)) * self._rows(t, p)).sum(axis=-1)
         picked = self._probabilities(p)[np.arange(len(t)), t]
         return -F.log(F.clip(picked, EPSILON, 1.0))
 
@@ -302,9 +339,13 @@ class KLDivergence(Loss):
 
 
 def get(identifier):
-    """A Loss from a name, a Loss, or a callable ``(y_true, y_pred) -> Tensor``."""
+    """A Loss from a name, a Loss, or a callable ``(y_true, y_pred) -> Tensor``; PyTorch's
+    losses (``"CrossEntropyLoss"`` or an instance) come called in Keras's order."""
     if isinstance(identifier, str):
-        return LOSSES.get(identifier)()
-    if isinstance(identifier, Loss) or callable(identifier):
+        registry = TORCH_LOSSES if identifier in TORCH_LOSSES else LOSSES
+        return registry.get(identifier)().keras_order()
+    if isinstance(identifier, Loss):
+        return identifier.keras_order()
+    if callable(identifier):
         return identifier
     raise TypeError(f"loss must be a name, a Loss or a callable; received: loss={identifier!r}")

@@ -111,7 +111,7 @@ def test_softmax_cross_entropy_takes_integer_labels_stored_as_floats():
 
 @pytest.mark.parametrize("target, message", [
     ([0.0, 2.5, 1.0, 2.0], "integer class labels"),
-    ([0, 3, 1, 2], r"in \[0, 3\); received values from 0 to 3"),
+    ([0, 3, 1, 2], r"label 3 \(row 1\) is not a class index in \[0, 3\); the target holds values from 0 to 3"),
     (np.zeros((4, 2)), r"target with shape \(4, 2\) does not fit logits with shape \(4, 3\)"),
 ])
 def test_softmax_cross_entropy_bad_targets_get_clear_errors(target, message):
@@ -135,3 +135,63 @@ def test_shape_methods_and_casts_gradcheck_in_float64():
                         [np.random.default_rng(1).standard_normal((2, 1, 3))])
     assert gn.gradcheck(lambda x: ops.Cast(np.float64)(x) ** 2, [np.array([1.0, -2.0, 0.5])])
     assert gn.gradcheck(lambda x: x.double().sum(dim=0, keepdim=True), [np.ones((2, 3))])
+
+
+def _linear_and_steps(optimizer, hold):
+    """A Linear layer trained 3 steps; ``hold(params)`` takes references before the optimizer packs them."""
+    net = gn.nn.Linear(3, 2)
+    net.kernel.data[...] = np.arange(6, dtype=np.float32).reshape(net.kernel.shape) / 10
+    net.bias.data[...] = 0.5
+    held = hold(list(net.parameters()))
+    opt = optimizer(net.parameters())
+    x = Tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+    for _ in range(3):
+        opt.zero_grad()
+        (net(x) ** 2).sum().backward()
+        opt.step()
+        for p, h in zip(net.parameters(), held):
+            np.testing.assert_array_equal(h.data if isinstance(h, Tensor) else h, p.data.reshape(np.shape(h)))
+    return net, opt, held
+
+
+@pytest.mark.parametrize("optimizer", [lambda p: gn.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: gn.optim.Adam(p, lr=0.1)])
+@pytest.mark.parametrize("hold", [lambda ps: [p.detach() for p in ps], lambda ps: [p.data for p in ps],
+                                  lambda ps: [p.data.reshape(-1) for p in ps]],
+                         ids=["detach", "data", "view_of_data"])
+def test_references_taken_before_packing_keep_following_the_updates(optimizer, hold):
+    net, opt, held = _linear_and_steps(optimizer, hold)
+    assert opt._flat is not None and opt._flat.held == [0, 1]
+    reference, _, _ = _linear_and_steps(optimizer, lambda ps: [])  # nothing held: packed as views from the start
+    for p, q in zip(net.parameters(), reference.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)  # the same numbers, bit for bit
+    assert not np.allclose(np.ravel(held[0].data if isinstance(held[0], Tensor) else held[0]), np.arange(6) / 10)
+
+
+def test_a_held_parameter_moves_into_the_buffer_once_released_and_edits_in_place_count():
+    net, opt, held = _linear_and_steps(lambda p: gn.optim.SGD(p, lr=0.1), lambda ps: [p.data for p in ps])
+    held[1][...] = 7.0  # an in-place edit through the old array reaches the next update
+    del held
+    x = Tensor(np.ones((1, 3), dtype=np.float32))
+    opt.zero_grad()
+    net(x).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(net.bias.data, 7.0 - 0.1)  # d(sum)/d(bias) = 1
+    assert opt._flat.held == [] and all(p.data.base is opt._flat.data for p in net.parameters())
+    after = net.kernel.detach()  # taken after packing: a view of the buffer, following as well
+    opt.zero_grad()
+    net(x).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(after.data, net.kernel.data)
+
+
+def test_torch_detach_shares_storage_the_same_way():
+    w = torch.nn.Parameter(torch.ones(2))
+    d, opt = w.detach(), torch.optim.SGD([w], lr=0.5)
+    w.sum().backward()
+    opt.step()
+    ours = gn.nn.Parameter(np.ones(2, dtype=np.float32))
+    other = gn.nn.Parameter(np.ones(1, dtype=np.float32))  # two parameters: packed
+    mine, ours_opt = ours.detach(), gn.optim.SGD([ours, other], lr=0.5)
+    (ours.sum() + other.sum()).backward()
+    ours_opt.step()
+    np.testing.assert_array_equal(mine.data, d.numpy())

@@ -257,5 +257,8 @@ def _class_labels(t, classes):
             raise ValueError(f"softmax_cross_entropy: target must hold integer class labels; received dtype {t.dtype} with non-integer values")
         t = t.astype(np.int64)
     if t.size and (t.min() < 0 or t.max() >= classes):
-        raise ValueError(f"softmax_cross_entropy: target class labels must be in [0, {classes}); received values from {t.min()} to {t.max()}")
+        flat = t.reshape(-1)
+        bad = np.flatnonzero((flat < 0) | (flat >= classes))[0]
+        raise ValueError(f"softmax_cross_entropy: label {flat[bad]} (row {bad}) is not a class index in [0, {classes}); "
+                         f"the target holds values from {t.min()} to {t.max()}")
     return t

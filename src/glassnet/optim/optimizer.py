@@ -133,7 +133,9 @@ class Optimizer:
             # NOTE: one update over all parameters at once: a few large array operations
             # instead of a few per parameter, with no Python loop.
             flat.state["step"] = flat.state.get("step", 0) + 1
+            flat.load_held()
             self.update(flat.data, flat.gather(grads), flat.state, lr)
+            flat.store_held()
             return
         self._unpack()
         for p, g, state in zip(self.params, grads, self._state):

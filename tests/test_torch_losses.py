@@ -104,7 +104,7 @@ def test_bad_arguments_get_clear_errors(make, target, message):
         make()(Tensor(Z), target)
 
 
-def test_compile_takes_a_pytorch_loss_by_instance_and_by_name():
+def test_compile_takes_a_pytorch_loss_by_instance_and_by_name(tmp_path):
     x = np.random.default_rng(0).standard_normal((40, 5)).astype(np.float32)
     y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0)
     for loss in (nn.CrossEntropyLoss(label_smoothing=0.1), "CrossEntropyLoss"):
@@ -116,6 +116,15 @@ def test_compile_takes_a_pytorch_loss_by_instance_and_by_name():
         expected = torch.nn.CrossEntropyLoss(label_smoothing=0.0 if isinstance(loss, str) else 0.1)(
             torch.tensor(model.predict(x, verbose=0)), torch.tensor(y))
         assert np.isclose(model.evaluate(x, y, verbose=0), expected.item(), rtol=1e-5) and first > 0
+    model.save(tmp_path / "m.gnet")  # the training config keeps the PyTorch loss and its arguments
+    restored = gn.models.load_model(tmp_path / "m.gnet")
+    assert type(restored.loss.torch_loss) is nn.CrossEntropyLoss
+    assert np.isclose(restored.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0), rtol=1e-6)
+    weighted = gn.Sequential([nn.Dense(3, input_dim=5)], seed=0)
+    weighted.compile(loss=nn.CrossEntropyLoss(weight=[1.0, 2.0, 0.5], ignore_index=1, label_smoothing=0.2))
+    weighted.save(tmp_path / "w.gnet")
+    config = gn.models.load_model(tmp_path / "w.gnet").loss.get_config()
+    assert config == {"reduction": "mean", "weight": [1.0, 2.0, 0.5], "ignore_index": 1, "label_smoothing": 0.2}
 
 
 # Keras's label_smoothing: y (1 - s) + s / classes (categorical), y (1 - s) + s / 2 (binary)

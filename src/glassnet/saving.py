@@ -65,9 +65,9 @@ def model_config(model):
         opt_name = optim.OPTIMIZERS.name_of(opt)
         several = isinstance(model.loss, list)  # a functional model with several outputs
         losses = model.loss if several else [model.loss]
-        if opt_name is None or any(losses_lib.LOSSES.name_of(loss) is None for loss in losses):
+        if opt_name is None or any(losses_lib.name_of(loss) is None for loss in losses):
             raise ValueError("save() needs a registered loss and optimizer to store the training config")
-        specs = [{"name": losses_lib.LOSSES.name_of(loss), "config": loss.get_config()} for loss in losses]
+        specs = [{"name": losses_lib.name_of(loss), "config": loss.get_config()} for loss in losses]
         config["compile"] = {"optimizer": {"name": opt_name, "config": opt.get_config()},
                              "loss": specs if several else specs[0],
                              "metrics": model.metric_names if several else [m.name for m in model.metrics],
@@ -207,7 +207,7 @@ def _rebuild(path, config, tensors):
                 opt_config["learning_rate"] = optim.schedules.get(opt_config["learning_rate"])
             optimizer = optim.OPTIMIZERS.get(c["optimizer"]["name"])(**opt_config)
             several = isinstance(c["loss"], list)  # a functional model with several outputs
-            losses = [losses_lib.LOSSES.get(spec["name"])(**spec["config"]) for spec in
+            losses = [losses_lib.from_config(spec["name"], spec["config"]) for spec in
                       (c["loss"] if several else [c["loss"]])]
             metrics = c["metrics"] if isinstance(c["metrics"], dict) else [metrics_lib.get(m) for m in c["metrics"]]
             model.compile(optimizer=optimizer, loss=losses if several else losses[0], metrics=metrics,

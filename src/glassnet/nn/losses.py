@@ -338,6 +338,16 @@ class KLDivergence(Loss):
         return (F.log(t / F.clip(p, EPSILON, 1.0)) * t).sum(axis=-1)
 
 
+def name_of(loss):
+    """The registered name of a loss as ``get`` returns it (PyTorch's by class name), or None."""
+    return LOSSES.name_of(loss) or TORCH_LOSSES.name_of(getattr(loss, "torch_loss", None))
+
+
+def from_config(name, config):
+    """The loss registered as ``name``, made from ``get_config()``'s dict (a model file's)."""
+    return (TORCH_LOSSES if name in TORCH_LOSSES else LOSSES).get(name)(**config)
+
+
 def get(identifier):
     """A Loss from a name, a Loss, or a callable ``(y_true, y_pred) -> Tensor``; PyTorch's
     losses (``"CrossEntropyLoss"`` or an instance) come called in Keras's order."""

@@ -61,16 +61,16 @@ class _KerasOrder(Loss):
     """A PyTorch loss seen with Keras's argument order ``(y_true, y_pred)``, for ``compile``."""
 
     def __init__(self, loss):
-        self.loss, self.reduction, self.name = loss, loss.reduction, loss.name
+        self.torch_loss, self.reduction, self.name = loss, loss.reduction, loss.name
 
     def prepare_target(self, t, y_pred):
-        return self.loss.prepare_target(t, y_pred)
+        return self.torch_loss.prepare_target(t, y_pred)
 
     def compute(self, t, y_pred, sample_weight=None):
-        return self.loss.compute(t, y_pred, sample_weight)
+        return self.torch_loss.compute(t, y_pred, sample_weight)
 
     def get_config(self):
-        return self.loss.get_config()
+        return self.torch_loss.get_config()
 
 
 def _class_weight(name, weight, argument="weight"):

@@ -154,7 +154,8 @@ def _linear_and_steps(optimizer, hold):
     return net, opt, held
 
 
-@pytest.mark.parametrize("optimizer", [lambda p: gn.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: gn.optim.Adam(p, lr=0.1)])
+@pytest.mark.parametrize("optimizer", [lambda p: gn.optim.SGD(p, lr=0.1, momentum=0.9),
+                                       lambda p: gn.optim.Adam(p, lr=0.1)])
 @pytest.mark.parametrize("hold", [lambda ps: [p.detach() for p in ps], lambda ps: [p.data for p in ps],
                                   lambda ps: [p.data.reshape(-1) for p in ps]],
                          ids=["detach", "data", "view_of_data"])

@@ -233,8 +233,9 @@ def softmax_cross_entropy(logits, target, axis=-1, mean=False):
     if t.ndim == logits.ndim - 1:
         t = _class_labels(t, logits.shape[axis])
     elif t.shape != logits.shape:
+        labels = logits.shape[:axis] + logits.shape[axis:][1:]
         raise ValueError(f"softmax_cross_entropy: target with shape {t.shape} does not fit logits with shape "
-                         f"{logits.shape}; expected integer labels of shape {logits.shape[:axis] + logits.shape[axis:][1:]} "
+                         f"{logits.shape}; expected integer labels of shape {labels} "
                          f"or probabilities of shape {logits.shape}")
     return ops.SoftmaxCrossEntropy(t, axis, mean)(logits)
 
@@ -254,11 +255,12 @@ def _class_labels(t, classes):
     """``t`` as integer class labels in [0, classes) (float storage accepted), else a clear error."""
     if t.dtype.kind not in "iu":
         if t.dtype.kind not in "fb" or not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
-            raise ValueError(f"softmax_cross_entropy: target must hold integer class labels; received dtype {t.dtype} with non-integer values")
+            raise ValueError(f"softmax_cross_entropy: target must hold integer class labels; received dtype "
+                             f"{t.dtype} with non-integer values")
         t = t.astype(np.int64)
     if t.size and (t.min() < 0 or t.max() >= classes):
         flat = t.reshape(-1)
         bad = np.flatnonzero((flat < 0) | (flat >= classes))[0]
-        raise ValueError(f"softmax_cross_entropy: label {flat[bad]} (row {bad}) is not a class index in [0, {classes}); "
-                         f"the target holds values from {t.min()} to {t.max()}")
+        raise ValueError(f"softmax_cross_entropy: label {flat[bad]} (row {bad}) is not a class index in "
+                         f"[0, {classes}); the target holds values from {t.min()} to {t.max()}")
     return t

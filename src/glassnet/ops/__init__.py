@@ -14,6 +14,7 @@ __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Maximum", "Where", "Exp", "Log", "Sqrt", "Abs",
     "Cast", "Clip", "MatMul", "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Concatenate",
     "Stack", "Pad", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus", "Softmax",
-    "LogSoftmax", "GELU", "Dropout", "Linear", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "Conv2D", "Conv2DTranspose", "Pool2D",
+    "LogSoftmax", "GELU", "Dropout", "Linear", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "Conv2D",
+    "Conv2DTranspose", "Pool2D",
     "UpSample2D", "SimpleRNNOp", "LSTMOp", "GRUOp",
 ]

@@ -231,7 +231,7 @@ def run_one(name, competitor, quick, repeats):
     if competitor == "pytorch":
         import torch  # noqa: PLC0415
 
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(int(os.environ.get("BENCH_THREADS", 0)) or os.cpu_count() or 1)
     make_ours, make_theirs = workloads(quick)[name]
     step = make_ours() if competitor == "glassnet" else make_theirs()
     for _ in range(3):

@@ -8,7 +8,8 @@ Each round runs every workload once per competitor, each alone in its own proces
 and PyTorch eager, in that order, so a change of load hits all three alike. Prints, per
 workload and competitor, the median over rounds of the per-process medians, their min-max,
 and the ratio to PyTorch per round (median and min-max); the 1-minute load average seen
-before each round is printed too. Writes bench/results/recurrent.json.
+before each round is printed too. ``--threads 1`` holds every library to one thread (on a
+loaded machine, spinning BLAS and OpenMP workers otherwise dominate the timings). Writes bench/results/recurrent.json.
 """
 import argparse
 import json
@@ -27,9 +28,12 @@ COMPETITORS = {"glassnet": ("glassnet", "numba"), "glassnet-numpy": ("glassnet",
                "pytorch": ("pytorch", "numba")}
 
 
-def _one(name, competitor, quick, repeats):
+def _one(name, competitor, quick, repeats, threads=None):
     worker, kernels = COMPETITORS[competitor]
     env = {**os.environ, "GLASSNET_KERNELS": kernels}
+    if threads:  # every library's pool: OpenBLAS, OpenMP (PyTorch), Numba
+        env.update({k: str(threads) for k in ("BENCH_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                              "NUMBA_NUM_THREADS")})
     out = subprocess.run([sys.executable, networks.__file__, "--only", name, "--competitor", worker,
                           "--repeats", str(repeats)] + (["--quick"] if quick else []),
                          capture_output=True, text=True, timeout=600, env=env)
@@ -38,7 +42,7 @@ def _one(name, competitor, quick, repeats):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(quick=False, rounds=5, repeats=20, match=""):
+def run(quick=False, rounds=5, repeats=20, match="", threads=None):
     names = [n for n in networks.workloads(quick) if n.startswith(RECURRENT) and match in n]
     times = {(n, c): [] for n in names for c in COMPETITORS}
     loads = []
@@ -47,7 +51,7 @@ def run(quick=False, rounds=5, repeats=20, match=""):
         print(f"round {r + 1}, load {loads[-1]:.1f}", file=sys.stderr)
         for name in names:
             for competitor in COMPETITORS:
-                times[name, competitor].append(_one(name, competitor, quick, repeats))
+                times[name, competitor].append(_one(name, competitor, quick, repeats, threads))
     rows = []
     for name in names:
         torch_times = times[name, "pytorch"]
@@ -66,9 +70,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--match", default="", help="only workloads whose name contains this")
+    parser.add_argument("--threads", type=int, help="threads for every library (default: theirs, 2 cores here)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
-    rows, loads = run(args.quick, args.rounds, args.repeats, args.match)
+    rows, loads = run(args.quick, args.rounds, args.repeats, args.match, args.threads)
     print(f"load average (1 min) before each round: {', '.join(f'{x:.1f}' for x in loads)}")
     print(f"{'workload':38} {'competitor':15} {'median ms':>10} {'min-max ms':>17} {'x torch':>8} {'range':>12}")
     for r in rows:

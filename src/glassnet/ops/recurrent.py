@@ -104,9 +104,12 @@ class SimpleRNNOp(_RecurrentOp):
             self.factors = empty((steps, n, units), x.dtype, xp)  # the activation's derivative
         if self._compiled(x):
             masks, factors = self._masks(steps, n, x.dtype), self._saved("factors", x.dtype, 3)
+            relu = self.activation == "relu"
             for t in range(steps):
                 np.matmul(rows[t], stacked, out=z)
-                _k.simple_rnn_step(z, rows, t, units, masks, factors, self.activation == "relu", self.record)
+                if not relu:
+                    np.tanh(z, out=z)
+                _k.simple_rnn_step(z, rows, t, units, masks, factors, relu, self.record)
             return self._h_sequence(units)
         for t in range(steps):
             h_out = rows[t + 1, :, :units]
@@ -193,20 +196,27 @@ class LSTMOp(_RecurrentOp):
             # dL/dc_{t-1} = dL/dc_t * f.
             self.factors = empty((steps, n, 4 * units), x.dtype, xp)
             self.dc_factors = empty((steps, 2, n, units), x.dtype, xp)  # o(1 - tanh(c)^2), f
-        (self._forward_compiled if self._compiled(x) else self._forward_reference)(rows, stacked)
+        halved = stacked * self._scale(units, x.dtype, xp)  # sigmoid(p) = (1 + tanh(p / 2)) / 2
+        (self._forward_compiled if self._compiled(x) else self._forward_reference)(rows, halved)
         item = rows.itemsize
         return xp.lib.stride_tricks.as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
             rows[1:], shape=(2, n, steps, units),
             strides=(width * item, rows.strides[1], rows.strides[0], item), writeable=False)
 
+    @staticmethod
+    def _scale(units, dtype, xp):
+        """0.5 on the sigmoid gates' columns (i, f, o), 1 on g's."""
+        scale = xp.full(4 * units, 0.5, dtype=dtype)
+        scale[2 * units:3 * units] = 1
+        return scale
+
     def _forward_reference(self, rows, stacked):
         xp = get_array_module(rows)
         steps, n = rows.shape[0] - 1, rows.shape[1]
         units, width = stacked.shape[1] // 4, stacked.shape[0]
-        sigmoid_gate = xp.ones(4 * units, dtype=rows.dtype)  # 1 on i, f, o; 0 on g
-        sigmoid_gate[2 * units:3 * units] = 0
-        scale, shift = 1 - 0.5 * sigmoid_gate, 0.5 * sigmoid_gate
-        stacked = stacked * scale
+        scale = self._scale(units, rows.dtype, xp)
+        sigmoid_gate = 2 - 2 * scale  # 1 on i, f, o; 0 on g
+        shift = 0.5 * sigmoid_gate
         # Activation derivatives from the gate value a: a(1 - a) for the sigmoid gates,
         # 1 - a^2 for g; both are bias + a (slope - a).
         slope, bias = sigmoid_gate, 1 - sigmoid_gate
@@ -242,12 +252,15 @@ class LSTMOp(_RecurrentOp):
     def _forward_compiled(self, rows, stacked):
         steps, n = rows.shape[0] - 1, rows.shape[1]
         units, width = stacked.shape[1] // 4, stacked.shape[0]
-        z = np.empty((n, 4 * units), rows.dtype)
+        z, c_new = np.empty((n, 4 * units), rows.dtype), np.empty((n, units), rows.dtype)
         masks = self._masks(steps, n, z.dtype)
         factors, dc_factors = self._saved("factors", z.dtype, 3), self._saved("dc_factors", z.dtype, 4)
         for t in range(steps):
             np.matmul(rows[t, :, :width], stacked, out=z)
-            _k.lstm_step(z, rows, t, units, masks, factors, dc_factors, self.record)
+            np.tanh(z, out=z)
+            _k.lstm_gates(z, rows, t, units, c_new)
+            tc = np.tanh(c_new)
+            _k.lstm_state(z, rows, t, units, c_new, tc, masks, factors, dc_factors, self.record)
 
     def _backward_compiled(self, gy, u_t):
         steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]
@@ -315,16 +328,20 @@ class GRUOp(_RecurrentOp):
         if self.record:
             self.factors = empty((steps, n, 4, units), x.dtype, xp)
             self.zs = empty((steps, n, units), x.dtype, xp)
-        if self._compiled(x):
-            masks, factors, zs = self._masks(steps, n, x.dtype), self._saved("factors", x.dtype, 4), \
-                self._saved("zs", x.dtype, 3)
-            for t in range(steps):
-                np.matmul(rows[t], self.stacked, out=p)
-                _k.gru_step(p, rows, t, units, masks, factors, zs, self.record)
-            return self._h_sequence(units)
         scale = xp.ones(4 * units, dtype=x.dtype)
         scale[:2 * units] = 0.5
         halved = self.stacked * scale
+        if self._compiled(x):
+            masks, factors, zs = self._masks(steps, n, x.dtype), self._saved("factors", x.dtype, 4), \
+                self._saved("zs", x.dtype, 3)
+            cand = np.empty((n, units), x.dtype)
+            for t in range(steps):
+                np.matmul(rows[t], halved, out=p)
+                np.tanh(p[:, :2 * units], out=p[:, :2 * units])
+                _k.gru_candidate(p, units, cand)
+                np.tanh(cand, out=cand)
+                _k.gru_state(p, rows, t, units, cand, masks, factors, zs, self.record)
+            return self._h_sequence(units)
         cand, diff = xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
         z, r, hn, xn = (p[:, k * units:(k + 1) * units] for k in range(4))
         for t in range(steps):

@@ -1,9 +1,13 @@
 """Compiled time steps of the recurrent ops (Numba), beside their NumPy reference in recurrent.py.
 
-Each kernel is one time step's element-wise work in one pass: the gate non-linearities, the
-state update, the carry over masked steps and the factors the backward step needs (forward),
-or the gradient of the step's pre-activations (backward). The per-step matrix product stays
-outside, one NumPy call (BLAS) per step, so the kernels only see arrays:
+Each kernel is a time step's element-wise work: the gates, the state update, the carry over
+masked steps and the factors the backward step needs (forward), or the gradient of the step's
+pre-activations (backward). The per-step matrix product stays outside, one NumPy call (BLAS)
+per step, and so do the tanh calls: NumPy's tanh is vectorised (SIMD), while a tanh or exp
+inside a Numba loop is a scalar libm call, measured ~20x slower per element (an LSTM step's
+five transcendental functions per unit took longer than the whole NumPy reference step).
+So a forward step is: product, np.tanh, kernel (gates, new cell), np.tanh, kernel (state,
+factors). The kernels only see arrays:
 
 - ``rows`` (T + 1, N, U + D + 1 [+ U]): rows[t] = [h_{t-1}, x_t, 1 (, c_{t-1})], as in
   recurrent.py; a forward step writes h_t (and c_t) into rows[t + 1].
@@ -21,35 +25,51 @@ from .. import kernels
 
 
 @kernels.jit()
-def lstm_step(z, rows, t, units, masks, factors, dc_factors, record):
-    """i, f, o = sigmoid(z_i, z_f, z_o); g = tanh(z_g); c = f c_prev + i g; h = o tanh(c).
+def lstm_gates(z, rows, t, units, c_new):
+    """Gate values and the new cell, from z = tanh of the step's pre-activations.
 
-    z (N, 4U): the step's pre-activations [h_{t-1}, x_t, 1] [U; W; b], gates in Keras's order.
+    z (N, 4U) holds tanh(p / 2) on the sigmoid gates i, f, o (their weights were halved:
+    sigmoid(p) = (1 + tanh(p / 2)) / 2) and tanh(p) on g; it is overwritten by the gate
+    values i, f, g, o. c_new = f c_prev + i g (before the mask's carry).
+    """
+    half = z.dtype.type(0.5)
+    n = z.shape[0]
+    width = rows.shape[2] - units  # the c columns start here
+    for s in range(n):
+        for k in range(units):
+            i = half + half * z[s, k]
+            f = half + half * z[s, units + k]
+            g = z[s, 2 * units + k]
+            z[s, k], z[s, units + k] = i, f
+            z[s, 3 * units + k] = half + half * z[s, 3 * units + k]
+            c_new[s, k] = f * rows[t, s, width + k] + i * g
+
+
+@kernels.jit()
+def lstm_state(z, rows, t, units, c_new, tc, masks, factors, dc_factors, record):
+    """h = o tanh(c) and c into rows[t + 1] (a masked row keeps its state), from the gate
+    values z (N, 4U) = (i, f, g, o), c_new and tc = tanh(c_new).
+
     Factors (the reference's): dL/dz = factors * (dc, dc, dc, dh) with
     factors = (i(1-i) g, f(1-f) c_prev, (1-g^2) i, o(1-o) tanh(c)), and
     dc_factors = (o (1 - tanh(c)^2), f) for dL/dc_t and dL/dc_{t-1}.
     """
     one = z.dtype.type(1)
     n = z.shape[0]
-    width = rows.shape[2] - units  # the c columns start here
+    width = rows.shape[2] - units
     for s in range(n):
         m = masks[t, s]
         for k in range(units):
-            i = one / (one + np.exp(-z[s, k]))
-            f = one / (one + np.exp(-z[s, units + k]))
-            g = np.tanh(z[s, 2 * units + k])
-            o = one / (one + np.exp(-z[s, 3 * units + k]))
-            c_prev, h_prev = rows[t, s, width + k], rows[t, s, k]
-            c = f * c_prev + i * g
-            tc = np.tanh(c)
-            rows[t + 1, s, k] = m * (o * tc) + (one - m) * h_prev
+            i, f, g, o = z[s, k], z[s, units + k], z[s, 2 * units + k], z[s, 3 * units + k]
+            c_prev, h_prev, c = rows[t, s, width + k], rows[t, s, k], c_new[s, k]
+            rows[t + 1, s, k] = m * (o * tc[s, k]) + (one - m) * h_prev
             rows[t + 1, s, width + k] = m * c + (one - m) * c_prev
             if record:
                 factors[t, s, k] = i * (one - i) * g
                 factors[t, s, units + k] = f * (one - f) * c_prev
                 factors[t, s, 2 * units + k] = (one - g * g) * i
-                factors[t, s, 3 * units + k] = o * (one - o) * tc
-                dc_factors[t, 0, s, k] = o * (one - tc * tc)
+                factors[t, s, 3 * units + k] = o * (one - o) * tc[s, k]
+                dc_factors[t, 0, s, k] = o * (one - tc[s, k] * tc[s, k])
                 dc_factors[t, 1, s, k] = f
 
 
@@ -79,11 +99,26 @@ def lstm_step_backward(gy, t, dh_next, dc_next, carry, masks, factors, dc_factor
 
 
 @kernels.jit()
-def gru_step(p, rows, t, units, masks, factors, zs, record):
-    """z, r = sigmoid(p_z, p_r); n = tanh(p_xn + r p_hn); h = n + z (h_prev - n).
+def gru_candidate(p, units, cand):
+    """z, r from p's first blocks, which hold tanh(p / 2) (halved columns: sigmoid(p) =
+    (1 + tanh(p / 2)) / 2); overwritten by z, r. cand = p_xn + r p_hn, the candidate's
+    pre-activation (the caller takes its tanh)."""
+    half = p.dtype.type(0.5)
+    n = p.shape[0]
+    for s in range(n):
+        for k in range(units):
+            p[s, k] = half + half * p[s, k]
+            r = half + half * p[s, units + k]
+            p[s, units + k] = r
+            cand[s, k] = p[s, 3 * units + k] + r * p[s, 2 * units + k]
 
-    p (N, 4U): the column blocks of GRUOp's stacked product (z, r pre-activations,
-    h Un + b1n, x Wn + b0n). Factors (the reference's), with a = (1 - z)(1 - n^2):
+
+@kernels.jit()
+def gru_state(p, rows, t, units, cand, masks, factors, zs, record):
+    """h = n + z (h_prev - n) into rows[t + 1] (a masked row keeps its state), from z, r in
+    p's first blocks, p_hn = h Un + b1n and n = cand = tanh(p_xn + r p_hn).
+
+    Factors (the reference's), with a = (1 - z)(1 - n^2):
     dL/dp = dh * (z(1-z)(h_prev - n), r(1-r) p_hn a, r a, a); zs[t] = z for the direct path.
     """
     one = p.dtype.type(1)
@@ -91,15 +126,12 @@ def gru_step(p, rows, t, units, masks, factors, zs, record):
     for s in range(n):
         m = masks[t, s]
         for k in range(units):
-            z = one / (one + np.exp(-p[s, k]))
-            r = one / (one + np.exp(-p[s, units + k]))
-            hn = p[s, 2 * units + k]
-            cand = np.tanh(p[s, 3 * units + k] + r * hn)
+            z, r, hn, c = p[s, k], p[s, units + k], p[s, 2 * units + k], cand[s, k]
             h_prev = rows[t, s, k]
-            rows[t + 1, s, k] = m * (cand + z * (h_prev - cand)) + (one - m) * h_prev
+            rows[t + 1, s, k] = m * (c + z * (h_prev - c)) + (one - m) * h_prev
             if record:
-                a = (one - z) * (one - cand * cand)
-                factors[t, s, 0, k] = z * (one - z) * (h_prev - cand)
+                a = (one - z) * (one - c * c)
+                factors[t, s, 0, k] = z * (one - z) * (h_prev - c)
                 factors[t, s, 1, k] = r * (one - r) * hn * a
                 factors[t, s, 2, k] = r * a
                 factors[t, s, 3, k] = a
@@ -128,7 +160,8 @@ def gru_step_backward(gy, t, dh_next, extra, masks, factors, zs, dp):
 
 @kernels.jit()
 def simple_rnn_step(z, rows, t, units, masks, factors, relu, record):
-    """h = tanh(z) (or relu(z)); factors[t] = 1 - h^2 (or [z > 0]), before the mask's carry."""
+    """h = relu(z), or h = z when z already holds tanh of the pre-activations (NumPy's tanh,
+    vectorised, is called before); factors[t] = [z > 0] (relu) or 1 - h^2, before the carry."""
     one = z.dtype.type(1)
     zero = z.dtype.type(0)
     n = z.shape[0]
@@ -139,7 +172,7 @@ def simple_rnn_step(z, rows, t, units, masks, factors, relu, record):
                 h = max(z[s, k], zero)
                 slope = one if z[s, k] > zero else zero
             else:
-                h = np.tanh(z[s, k])
+                h = z[s, k]
                 slope = one - h * h
             rows[t + 1, s, k] = m * h + (one - m) * rows[t, s, k]
             if record:

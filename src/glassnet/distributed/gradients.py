@@ -43,6 +43,8 @@ class GradientAverager:
         Returns:
             The mean loss over every rank's samples.
         """
+        if self.world.size == 1:  # nothing to average: the gradients are the whole batch's already
+            return float(loss)
         buffer, size = self.buffer, self.gradient_elements
         for i, (p, lo, hi) in enumerate(zip(self.params, self.offsets, self.offsets[1:])):
             has = p.grad is not None and count > 0

@@ -54,11 +54,7 @@ def test_pytorch_quickstart_on_the_8x8_digits(tmp_path, capsys):
     model = NeuralNetwork()  # differs: no .to(device)
     print(model)
 
-    # differs: Keras's name and argument order (target first), until a PyTorch-named CrossEntropyLoss lands
-    keras_loss = gn.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    def loss_fn(pred, y):
-        return keras_loss(y, pred)
+    loss_fn = nn.CrossEntropyLoss()
     optimizer = gn.optim.SGD(model.parameters(), lr=0.2)  # differs: lr=1e-3 for 5 epochs of 60,000 images
 
     def train(dataloader, model, loss_fn, optimizer):
@@ -87,7 +83,7 @@ def test_pytorch_quickstart_on_the_8x8_digits(tmp_path, capsys):
             for X, y in dataloader:
                 pred = model(X)
                 test_loss += loss_fn(pred, y).item()
-                correct += (pred.data.argmax(1) == y.data).sum().item()  # differs: on the arrays
+                correct += (pred.argmax(1) == y).float().sum().item()  # differs: .type(torch.float)
         test_loss /= num_batches
         correct /= size
         print(f"Test Error: \n Accuracy: {(100*correct):>0.1f}%, Avg loss: {test_loss:>8f} \n")
@@ -114,7 +110,8 @@ def test_pytorch_quickstart_on_the_8x8_digits(tmp_path, capsys):
     with gn.no_grad():
         x = x  # differs: no .to(device)
         pred = model(x.reshape(1, 1, 8, 8))  # differs: the tutorial's test_data[0] image keeps its batch axis
-        predicted, actual = classes[pred.data[0].argmax(0)], classes[int(y.item())]  # differs: on the arrays
+        # differs: int(...), as a glassnet Tensor is no list index (and labels are stored as float32)
+        predicted, actual = classes[int(pred[0].argmax(0))], classes[int(y)]
         print(f'Predicted: "{predicted}", Actual: "{actual}"')
 
     out = capsys.readouterr().out

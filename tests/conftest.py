@@ -1,8 +1,13 @@
 import importlib.util
 import pathlib
+import sys
 
 import numpy as np
 import pytest
+
+# NOTE: the suite imports test modules in importlib mode; helper modules beside them
+# (strict_array, test_ops' tables) are imported by name from this folder.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
 

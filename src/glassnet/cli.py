@@ -77,6 +77,8 @@ def _add_training_options(p):
     fit.add_argument("--validation-split", type=_bounded(float, 0, 0.9), default=d.validation_split,
                      help="fraction of the training data held out for early stopping (default: 0.1)")
     fit.add_argument("--seed", type=COUNT, default=d.seed, help="seed of the split, weights and shuffling (default: 42)")
+    fit.add_argument("--device", choices=("cpu", "gpu", "cuda"), default=d.device,
+                     help="where to train: cpu (default) or gpu / cuda (an NVIDIA GPU through CuPy: pip install 'glassnet[gpu]')")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -88,7 +90,8 @@ def _config(args):
                        optimizer=args.optimizer, learning_rate=args.lr, epochs=args.epochs,
                        batch_size=args.batch_size, l1=args.l1, l2=args.l2, dropout=args.dropout,
                        patience=args.patience, validation_split=args.validation_split, test_size=args.test_size,
-                       seed=args.seed, verbose=0 if args.quiet else 1, noise=args.noise)
+                       seed=args.seed, verbose=0 if args.quiet else 1, noise=args.noise,
+                       device=args.device)
 
 
 def cmd_train(args):

@@ -3,9 +3,8 @@
 Each wraps one primitive op from :mod:`glassnet.ops` (``relu(x)`` is
 ``ReLU()(x)``) or composes several; compositions need no backward of their own.
 """
-import numpy as np
-
 from . import ops
+from .backend import asarray_like
 from .ops.function import binary_operands
 from .tensor import Tensor, as_tensor
 
@@ -52,9 +51,9 @@ def minimum(a, b):
 
 def where(condition, a, b):
     """``a`` where ``condition`` holds, else ``b`` (the condition is not differentiated)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.data if isinstance(condition, Tensor) else condition
     a, b = binary_operands(a, b)
-    return ops.Where(cond.astype(bool, copy=False))(a, b)
+    return ops.Where(asarray_like(cond, a.data, bool))(a, b)
 
 
 def matmul(a, b):
@@ -229,7 +228,7 @@ def softmax_cross_entropy(logits, target, axis=-1, mean=False):
     probabilities shaped like ``logits``.
     """
     logits = _t(logits)
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = asarray_like(target.data if isinstance(target, Tensor) else target, logits.data)
     if t.ndim == logits.ndim - 1:
         t = _class_labels(t, logits.shape[axis])
     elif t.shape != logits.shape:
@@ -243,8 +242,8 @@ def softmax_cross_entropy(logits, target, axis=-1, mean=False):
 def sigmoid_cross_entropy(logits, target, mean=False):
     """Per-sample binary cross-entropy of ``sigmoid(logits)``, summed over the outputs (their
     batch mean with ``mean``); ``logits`` and ``target`` have shape (n, outputs)."""
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
     logits = _t(logits)
+    t = asarray_like(target.data if isinstance(target, Tensor) else target, logits.data)
     if logits.ndim != 2 or t.shape != logits.shape:
         raise ValueError(f"sigmoid_cross_entropy expects logits and target of one shape (n, outputs); "
                          f"received logits {logits.shape} and target {t.shape}")

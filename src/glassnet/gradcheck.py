@@ -3,7 +3,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .backend import get_array_module, move, to_numpy
 from .tensor import Tensor
+
+
+def _float64_copy(x):
+    """A float64 copy of ``x`` on its own device (NumPy or CuPy)."""
+    return get_array_module(x).array(x, dtype=np.float64)
 
 
 @dataclass
@@ -58,8 +64,7 @@ def gradcheck(fn, inputs, params=(), eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
     >>> bool(gradcheck(lambda x: (x * x).sum(), [np.array([1.0, -2.0, 3.0])]))
     True
     """
-    tensors = [Tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64),
-                      requires_grad=True) for x in inputs]
+    tensors = [Tensor(_float64_copy(x.data if isinstance(x, Tensor) else x), requires_grad=True) for x in inputs]
     params = list(params)
     for p in params:
         if p.dtype != np.float64:
@@ -67,23 +72,24 @@ def gradcheck(fn, inputs, params=(), eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):
     checked = tensors + params
     for t in checked:
         t.grad = None
-        t.data = np.ascontiguousarray(t.data)  # perturbed in place through a flat view below
+        t.data = get_array_module(t.data).ascontiguousarray(t.data)  # perturbed in place through a flat view below
 
     y = fn(*tensors)
     v = np.random.default_rng(seed).standard_normal(y.shape)
-    y.backward(v)
-    analytic = [np.zeros_like(t.data) if t.grad is None else np.array(t.grad, dtype=np.float64)
+    v_on_device = move(v, get_array_module(y.data))  # NOTE: drawn on the host, so every backend checks the same sums
+    y.backward(v_on_device)
+    analytic = [np.zeros(t.shape) if t.grad is None else np.array(to_numpy(t.grad), dtype=np.float64)
                 for t in checked]
 
     def objective():
-        return float(np.sum(fn(*tensors).data * v))
+        return float((fn(*tensors).data * v_on_device).sum())
 
     result = GradcheckResult(ok=True)
     for t, ga in zip(checked, analytic):
-        numeric = np.zeros_like(t.data)
+        numeric = np.zeros(t.shape)
         flat, gnum = t.data.reshape(-1), numeric.reshape(-1)
         for i in range(flat.size):
-            orig = flat[i]
+            orig = float(flat[i])  # NOTE: a value, not a 0-d view (CuPy indexing returns views)
             flat[i] = orig + eps
             up = objective()
             flat[i] = orig - eps

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import metrics as metrics_lib
 from . import optim
+from .backend import move, to_numpy
 from .callbacks import CallbackList, History, ProgressBar
 from .distributed.training import DistributedFit
 from .data_checks import (as_class_weight, as_features, as_sample_weight, as_targets, class_labels, n_samples,
@@ -29,9 +30,23 @@ from .tensor import Tensor, no_grad
 _BUILDING = threading.RLock()  # held while a model builds its weights and binds its optimizer
 
 
-def _tensors(x):
-    """A Tensor around an array, or a list of them around a list (several inputs)."""
+def _tensors(x, xp=np):
+    """A Tensor around an array, or a list of them around a list (several inputs), on the
+    device of array module ``xp`` (a batch goes to the model's GPU here)."""
+    x = _on(x, xp)
     return [new_tensor(a) for a in x] if isinstance(x, list) else new_tensor(x)
+
+
+def _on(x, xp):
+    """An array (or list of arrays) on the device of ``xp``."""
+    if xp is np:
+        return x
+    return [move(a, xp) for a in x] if isinstance(x, list) else move(x, xp)
+
+
+def _host(y):
+    """``predict``'s answer is NumPy on every device."""
+    return [to_numpy(a) for a in y] if isinstance(y, list) else to_numpy(y)
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -123,8 +138,23 @@ class Model(Layer):
         as in ``build((None, 8, 8, 1))``) through the network."""
         self._input_shape = tuple(input_shape[1:])
         with evaluating(), no_grad():  # NOTE: a zero sample must not move batch statistics or draw dropout masks
-            self.forward(Tensor(np.zeros((1, *input_shape[1:]), dtype=self.dtype)))
+            self.forward(Tensor(self._device_module.zeros((1, *input_shape[1:]), dtype=self.dtype)))
         self.built = True
+
+    def to(self, device):
+        """Move the weights, and the optimizer's state, to ``device`` (``"cpu"``, ``"gpu"``, ``"cuda"``);
+        ``fit``, ``evaluate`` and ``predict`` then move each batch there (``predict`` answers NumPy).
+
+        Raises:
+            ImportError: a GPU was asked for and CuPy is not installed.
+            RuntimeError: CuPy found no CUDA device.
+            ValueError: an unknown device name.
+        """
+        super().to(device)
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and optimizer.params:
+            optimizer._move_state(self._device_module)
+        return self
 
     def _ensure_built(self, x):
         """Build on the array (or arrays) ``x`` if needed; bind the optimizer."""
@@ -147,7 +177,7 @@ class Model(Layer):
         return as_targets(y, n, name)
 
     def _update_metrics(self, metrics, y, output, sample_weight):
-        probabilities = self._probabilities(output)
+        probabilities = to_numpy(self._probabilities(output))  # NOTE: metrics count on the host
         for m in metrics:
             m.update_state(y, probabilities, sample_weight)
 
@@ -170,7 +200,7 @@ class Model(Layer):
         self._require_compiled("train_on_batch")
         x = x.data if isinstance(x, Tensor) else self._input_data(x)
         self._ensure_built(x)
-        return self._train_step(_tensors(x), self._target_data(y, n_samples(x)), sample_weight)
+        return self._train_step(_tensors(x, self._device_module), self._target_data(y, n_samples(x)), sample_weight)
 
     def _train_step(self, x, y, sample_weight, prepared=False):
         if not self.training:
@@ -328,7 +358,7 @@ class Model(Layer):
             wb = None if sample_weight is None else sample_weight[rows]
             tb = take(targets, rows) if prepared else yb
             size = n_samples(xb)
-            loss = self._train_step(_tensors(xb), tb, wb, prepared) if size else sync.idle_step()
+            loss = self._train_step(_tensors(xb, self._device_module), tb, wb, prepared) if size else sync.idle_step()
             weight = size if sync is None else sync.batch_samples  # (distributed: the global batch's loss)
             total += loss * weight
             count += weight
@@ -372,7 +402,7 @@ class Model(Layer):
         errors surface now, named, instead of deep inside training."""
         # NOTE: in training mode dropout would draw random numbers and break exact resumption
         with evaluating(), no_grad():
-            out = self._forward_for_loss(_tensors(take(x, slice(0, 2))))
+            out = self._forward_for_loss(_tensors(take(x, slice(0, 2)), self._device_module))
         try:
             return self._prepare_targets(y, out)
         except ValueError as err:
@@ -423,7 +453,7 @@ class Model(Layer):
                 rows = slice(start, start + batch_size)
                 xb, yb = take(x, rows), take(y, rows)
                 wb = None if sample_weight is None else sample_weight[rows]
-                out = self._forward_for_loss(_tensors(xb))
+                out = self._forward_for_loss(_tensors(xb, self._device_module))
                 total += float(self._training_loss(yb, out, wb).data) * n_samples(xb)
                 self._update_metrics(fresh, yb, out, wb)
         penalty = self._penalty()
@@ -446,7 +476,8 @@ class Model(Layer):
         if not self.built:
             self._ensure_built(take(x, slice(0, 1)))
         n = n_samples(x)
-        batches = [self.infer(take(x, slice(s, s + batch_size))) for s in range(0, n, batch_size)]
+        batches = [_host(self.infer(_on(take(x, slice(s, s + batch_size)), self._device_module)))
+                   for s in range(0, n, batch_size)]
         if isinstance(batches[0], list):
             return [_joined([b[i] for b in batches]) for i in range(len(batches[0]))]
         return _joined(batches)

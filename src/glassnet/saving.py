@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from .backend import to_numpy
 from . import optim
 from .files import atomic_write, remove_stale_partials  # noqa: F401 - their home before files.py
 from .model_file import FORMAT, VERSION, ModelFileError, checksums, read
@@ -101,7 +102,7 @@ def _write(path, config, tensors):
 
 def _weights(model):
     # NOTE: safetensors writes non-contiguous arrays (such as W.T) wrongly; copy first.
-    return {f"weights/{name}": np.ascontiguousarray(a) for name, a in model.state_dict().items()}
+    return {f"weights/{name}": np.ascontiguousarray(to_numpy(a)) for name, a in model.state_dict().items()}
 
 
 def save_model(model, path):
@@ -111,7 +112,7 @@ def save_model(model, path):
     tensors = _weights(model)
     if model.compiled and model.optimizer.params:
         for key, value in model.optimizer.state_dict().items():
-            tensors[f"optimizer/{key}"] = np.ascontiguousarray(value)
+            tensors[f"optimizer/{key}"] = np.ascontiguousarray(to_numpy(value))  # the same file from a GPU
     _write(path, config, tensors)
 
 

@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .backend import to_numpy
 from .files import atomic_write
 from .model_file import ModelFileError, checksums, read
 from .saving import _safetensors, check_suffix
@@ -102,7 +103,7 @@ def _encode(obj, path, tensors):
         raise TypeError(f"gn.save stores arrays, Tensors, numbers, strings, None, and dicts, lists and tuples of "
                         f"them; {_place(path)} is a {type(obj).__name__} (for a model, save model.state_dict(), "
                         f"or use model.save(path))")
-    array = np.ascontiguousarray(obj.data if kind == "Tensor" else obj)
+    array = np.ascontiguousarray(to_numpy(obj.data) if kind == "Tensor" else obj)
     if array.dtype.char not in _DTYPES:
         raise TypeError(f"gn.save stores bool, integer and floating arrays; {_place(path)} has dtype {array.dtype}")
     name = "/".join(str(k) for k in path) or "tensor"

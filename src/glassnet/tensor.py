@@ -12,7 +12,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from .backend import DEFAULT_DTYPE, get_array_module
+from .backend import DEFAULT_DTYPE, array_module, device_name, get_array_module, move, to_numpy
 
 
 class _GradMode(threading.local):
@@ -173,8 +173,35 @@ class Tensor:
         return len(self.data)
 
     def numpy(self):
-        """The underlying array (shared, not copied)."""
-        return self.data
+        """The underlying array (shared, not copied); on a GPU, a copy on the host (as ``.cpu().numpy()``)."""
+        return to_numpy(self.data)
+
+    @property
+    def device(self):
+        """Where the data lives: ``"cpu"`` or ``"gpu"``."""
+        return device_name(get_array_module(self.data))
+
+    def to(self, device):
+        """This tensor on ``device`` (``"cpu"``, ``"gpu"``, ``"cuda"``): itself when it is there
+        already, else a copy that is a new leaf (as PyTorch's ``to``, but not differentiable),
+        keeping ``requires_grad``.
+
+        Raises:
+            ImportError: a GPU was asked for and CuPy is not installed.
+            RuntimeError: CuPy found no CUDA device.
+            ValueError: an unknown device name.
+
+        >>> Tensor([1.0, 2.0]).to("cpu").device
+        'cpu'
+        """
+        xp = array_module(device)
+        if get_array_module(self.data) is xp:
+            return self
+        return Tensor(move(self.data, xp), requires_grad=self.requires_grad, name=self.name)
+
+    def cpu(self):
+        """This tensor on the host (``to("cpu")``)."""
+        return self.to("cpu")
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -201,13 +228,15 @@ class Tensor:
         self.retains_grad = True
 
     def __repr__(self):
-        body = np.array2string(np.asarray(self.data), separator=", ", precision=4, threshold=20,
+        body = np.array2string(to_numpy(self.data), separator=", ", precision=4, threshold=20,
                                prefix="Tensor(")
         extras = [f"dtype={self.dtype}"]
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
+        if self.device != "cpu":
+            extras.append(f"device={self.device!r}")
         if self.name:
             extras.append(f"name={self.name!r}")
         return f"Tensor({body}, {', '.join(extras)})"
@@ -303,9 +332,12 @@ def _accumulate(t, g):
 
 
 def as_tensor(x, like=None):
-    """``x`` as a Tensor; Python scalars take the dtype of ``like``."""
+    """``x`` as a Tensor; Python scalars take the dtype of ``like``, and constants go to its device."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, (int, float)):
-        return Tensor(like.data.dtype.type(x))
-    return Tensor(x)
+    if like is None:
+        return Tensor(x)
+    if isinstance(x, (int, float)):
+        x = like.data.dtype.type(x)
+    xp = get_array_module(like.data)
+    return Tensor(x if xp is np else move(x, xp))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import datasets, distributed, optim, plot
+from .backend import array_module
 from .callbacks import EarlyStopping
 from .metrics import ConfusionMatrix
 from .nn import Conv2D, Dense, Dropout, Flatten, L1L2, MaxPooling2D, Rescaling, Reshape
@@ -45,6 +46,7 @@ class TrainConfig:
     noise: float = 0.1  # toy data sets only
     distributed: bool = False  # data-parallel over the ranks mpiexec started (rank 0 writes the files)
     n_samples: int = 400  # toy data sets only
+    device: str = "cpu"  # "gpu" / "cuda": train on a GPU through CuPy
 
 
 @dataclass
@@ -148,8 +150,9 @@ class TrainResult:
 
 def train(config, out=None, callbacks=()):
     """Run the whole workflow; with ``out``, write model.gnet, curves.png, confusion.png and metrics.json."""
+    array_module(config.device)  # NOTE: a missing GPU is said before the data are loaded
     split = load_split(config)
-    model = build_mlp(config, split)
+    model = build_mlp(config, split).to(config.device)
     y_train, y_test = encode_targets(split.y_train, split.info), encode_targets(split.y_test, split.info)
     started = time.perf_counter()
     stopper = EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import functional as F
 from .. import ops
-from ..backend import DEFAULT_DTYPE
+from ..backend import DEFAULT_DTYPE, get_array_module
 from ..ops import bias_activation
 from ..random import make_rng
 from ..registry import Registry
@@ -28,6 +28,14 @@ def _sample_shape(shape, name="input_shape"):
         raise ValueError(f"{name} must be a tuple of positive integers or None (one sample, no batch "
                          f"dimension). Received: {name}={shape!r}")
     return tuple(None if d is None else int(d) for d in shape)
+
+
+def _place_like(layer, x):
+    """Weights are made on the host (NumPy Generators): move a new layer's to its input's device."""
+    first = x[0] if isinstance(x, (list, tuple)) else x
+    xp = get_array_module(first.data if isinstance(first, Tensor) else first)
+    if xp is not np:
+        layer.to(xp)
 
 
 def _shape_of(x):
@@ -89,10 +97,11 @@ class Layer(Module):
         if not self.built:
             self.build(_shape_of(x))
             self.built = True
+            _place_like(self, x)
         return self.forward(x, *args, **kwargs)
 
     def _as_input(self, x):
-        return x if isinstance(x, Tensor) else Tensor(np.asarray(x, dtype=self.dtype))
+        return x if isinstance(x, Tensor) else Tensor(x, dtype=self.dtype)
 
     def build(self, input_shape):
         """Create weights for inputs of ``input_shape``; nothing by default."""

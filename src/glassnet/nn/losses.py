@@ -8,6 +8,7 @@ the sum by the batch size, ``"sum"`` adds, ``"none"`` returns the vector.
 """
 import numpy as np
 
+from ..backend import asarray_like, get_array_module
 from .. import functional as F
 from ..registry import Registry
 from ..tensor import Tensor
@@ -36,13 +37,14 @@ class Loss:
     def compute(self, t, y_pred, sample_weight=None):
         """The loss from a target already checked and converted by ``prepare_target``
         (``fit`` prepares the whole target once instead of once per batch)."""
+        t = asarray_like(t, y_pred.data)  # NOTE: a NumPy target meets an output on a GPU here
         if self.reduction == "mean" and sample_weight is None:
             fused = self.fused_mean(t, y_pred)
             if fused is not None:
                 return fused
         per = self.per_sample(t, y_pred)
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=y_pred.dtype)
+            w = asarray_like(sample_weight, y_pred.data, y_pred.dtype)
             if w.shape not in ((len(y_pred),), (len(y_pred), 1)):
                 raise ValueError(f"{self.name}: sample_weight must have shape ({len(y_pred)},), "
                                  f"received shape {w.shape}")
@@ -87,7 +89,9 @@ class Loss:
 
 
 def _array(y):
-    return y.data if isinstance(y, Tensor) else np.asarray(y)
+    if isinstance(y, Tensor):
+        return y.data
+    return y if get_array_module(y) is not np else np.asarray(y)
 
 
 def _squeezed(a):

@@ -4,6 +4,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..backend import array_module, asarray_like, move
 from ..tensor import Tensor
 
 
@@ -90,6 +91,8 @@ class Module:
     >>> [name for name, _ in Scale().named_parameters()]
     ['w']
     """
+
+    _device_module = np  # the array module of the weights; ``to`` sets it (NumPy: the CPU)
 
     def __init__(self):
         self.training = True
@@ -183,6 +186,33 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def to(self, device):
+        """Move every parameter and buffer (and gradient) to ``device`` in place; returns the module.
+
+        ``device`` is ``"cpu"``, ``"gpu"`` or ``"cuda"`` (CuPy), as PyTorch's ``module.to``. The
+        Parameter objects stay the same, so an optimizer bound to them keeps working (a compiled
+        ``Model`` moves its optimizer's state too).
+
+        Raises:
+            ImportError: a GPU was asked for and CuPy is not installed.
+            RuntimeError: CuPy found no CUDA device.
+            ValueError: an unknown device name.
+
+        >>> Module().to("cpu").__class__.__name__
+        'Module'
+        """
+        xp = array_module(device)
+        for _, t in self._named_state():
+            t.data = move(t.data, xp)
+            if t.grad is not None:
+                t.grad = move(t.grad, xp)
+        self._device_module = xp
+        return self
+
+    def cpu(self):
+        """``to("cpu")``."""
+        return self.to("cpu")
+
     def zero_grad(self, set_to_none=True):
         """Forget every gradient (PyTorch's default), or fill them with zeros (``set_to_none=False``)."""
         for p in (p for _, p in self.named_parameters()):
@@ -245,7 +275,7 @@ class Module:
             raise ValueError(f"load_state_dict into {type(self).__name__} failed: " + "; ".join(problems))
         for name, p in own.items():
             if name in state:
-                p.data[...] = np.asarray(state[name], dtype=p.dtype)
+                p.data[...] = asarray_like(state[name], p.data, p.dtype)
         return IncompatibleKeys(missing, unexpected)
 
     def _build_from_state(self, state):

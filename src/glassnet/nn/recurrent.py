@@ -8,7 +8,7 @@ carries its state unchanged over masked steps.
 import numpy as np
 
 from .. import ops
-from ..backend import DEFAULT_DTYPE
+from ..backend import DEFAULT_DTYPE, asarray_like, get_array_module
 from ..random import make_rng
 from ..tensor import Tensor
 from . import initializers
@@ -39,7 +39,7 @@ class Embedding(Layer):
                                     name="embeddings")
 
     def _ids(self, x):
-        ids = np.asarray(x.data if isinstance(x, Tensor) else x)
+        ids = asarray_like(x.data if isinstance(x, Tensor) else x, self.embeddings.data)
         if ids.dtype.kind == "f":
             if not np.all(ids == np.round(ids)):
                 raise ValueError("Embedding expects integer ids; received non-integer values")
@@ -72,7 +72,8 @@ class Masking(Layer):
         self.mask_value = float(mask_value)
 
     def compute_mask(self, x, mask=None):
-        return np.any(np.asarray(x.data if isinstance(x, Tensor) else x) != self.mask_value, axis=-1)
+        data = x.data if isinstance(x, Tensor) else x
+        return (get_array_module(data).asarray(data) != self.mask_value).any(axis=-1)
 
     def forward(self, x):
         keep = self.compute_mask(x)[..., None].astype(x.dtype)
@@ -120,11 +121,12 @@ class _RNN(Layer):
 
     def _states(self, x, initial_state, count):
         if initial_state is None:
-            return [Tensor(np.zeros((x.shape[0], self.units), dtype=x.dtype)) for _ in range(count)]
+            xp = get_array_module(x.data)
+            return [Tensor(xp.zeros((x.shape[0], self.units), dtype=x.dtype)) for _ in range(count)]
         states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
         if len(states) != count:
             raise ValueError(f"{type(self).__name__} takes {count} initial state(s); received {len(states)}")
-        states = [s if isinstance(s, Tensor) else Tensor(np.asarray(s, dtype=x.dtype)) for s in states]
+        states = [s if isinstance(s, Tensor) else Tensor(asarray_like(s, x.data, x.dtype)) for s in states]
         for s in states:
             if s.shape != (x.shape[0], self.units):
                 raise ValueError(f"{type(self).__name__}: each initial state must have shape "
@@ -136,7 +138,7 @@ class _RNN(Layer):
             raise ValueError(f"{type(self).__name__} expects inputs of shape (batch, steps, {self.kernel.shape[0]}), "
                              f"got x with shape {x.shape}")
         if mask is not None:
-            mask = np.asarray(mask, dtype=bool)
+            mask = asarray_like(mask, x.data, bool)
             if mask.shape != x.shape[:2]:
                 raise ValueError(f"mask must have shape {x.shape[:2]}; received {mask.shape}")
         if self.go_backwards:

@@ -5,7 +5,7 @@ no NaN.
 """
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import erf, get_array_module
 from .function import Function
 
 
@@ -116,16 +116,6 @@ def log_softmax_array(x, axis=-1):
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-def _erf():
-    try:
-        from scipy.special import erf  # noqa: PLC0415 - optional, exact and vectorised
-    except ImportError:  # pragma: no cover - exercised only without SciPy
-        import math  # noqa: PLC0415
-
-        erf = np.frompyfunc(math.erf, 1, 1)
-    return erf
-
-
 class GELU(Function):
     """x * Phi(x) with the exact normal CDF (``approximate=False``) or tanh form."""
 
@@ -139,7 +129,7 @@ class GELU(Function):
             c = x.dtype.type(np.sqrt(2 / np.pi))
             self.t = xp.tanh(c * (x + x.dtype.type(0.044715) * x**3))
             return x.dtype.type(0.5) * x * (1 + self.t)
-        self.cdf = (0.5 * (1 + _erf()(x / np.sqrt(2)))).astype(x.dtype)
+        self.cdf = (0.5 * (1 + erf(x / np.sqrt(2)))).astype(x.dtype)
         return x * self.cdf
 
     def backward(self, gy):

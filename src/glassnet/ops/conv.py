@@ -5,9 +5,7 @@ Each convolution is one matrix product over a strided view of the input
 gradients back with one vectorised slice-add per kernel offset (col2im).
 1-D layers call these with a height of 1.
 """
-from numpy.lib.stride_tricks import as_strided
-
-from ..backend import get_array_module
+from ..backend import as_strided, get_array_module
 from .function import Function
 from .workspace import empty
 
@@ -26,7 +24,7 @@ def windows(x, kh, kw, sh, sw, dh, dw, oh, ow):
     """A read-only view (N, OH, OW, KH, KW, C) of every receptive field of x (N, H, W, C)."""
     n, _, _, c = x.shape
     s0, s1, s2, s3 = x.strides
-    return as_strided(x, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
+    return as_strided(x, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3))
 
 
 def scatter_windows(cols, shape, sh, sw, dh, dw):

@@ -9,6 +9,7 @@ values.
 import numpy as np
 
 from .. import kernels
+from ..backend import random_like
 from .bias_activation import compilable
 from .function import Function
 
@@ -25,7 +26,7 @@ class Dropout(Function):
         self.rate, self.rng = rate, rng
 
     def forward(self, x):
-        self.r = r = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        self.r = r = random_like(self.rng, x.shape, x)  # drawn on the host, on x's device
         self.scale = scale = x.dtype.type(1 / (1 - self.rate))
         self.compiled = compilable(x)
         if self.compiled:

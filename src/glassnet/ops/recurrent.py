@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import kernels
 from .. import tensor as _tensor
-from ..backend import get_array_module
+from ..backend import as_strided, get_array_module
 from . import recurrent_kernels as _k
 from .function import Function
 from .workspace import empty
@@ -199,9 +199,8 @@ class LSTMOp(_RecurrentOp):
         halved = stacked * self._scale(units, x.dtype, xp)  # sigmoid(p) = (1 + tanh(p / 2)) / 2
         (self._forward_compiled if self._compiled(x) else self._forward_reference)(rows, halved)
         item = rows.itemsize
-        return xp.lib.stride_tricks.as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
-            rows[1:], shape=(2, n, steps, units),
-            strides=(width * item, rows.strides[1], rows.strides[0], item), writeable=False)
+        return as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
+            rows[1:], (2, n, steps, units), (width * item, rows.strides[1], rows.strides[0], item))
 
     @staticmethod
     def _scale(units, dtype, xp):

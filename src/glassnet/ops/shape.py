@@ -1,5 +1,5 @@
 """Ops that move values around without changing them."""
-from ..backend import get_array_module
+from ..backend import get_array_module, scatter_add
 from ..tensor import Tensor
 from .function import Function
 
@@ -66,7 +66,7 @@ class GetItem(Function):
         if _basic_index(self.index):
             gx[self.index] = gy
         else:
-            xp.add.at(gx, self.index, gy)  # repeated indices must add up
+            scatter_add(gx, self.index, gy)  # repeated indices must add up
         return gx
 
 

@@ -5,6 +5,7 @@ import functools
 import numpy as np
 
 from .. import kernels
+from ..backend import get_array_module, move, on_host, to_numpy
 from ..registry import Registry
 from .clip import clip_grads
 from .flat import FlatParams
@@ -160,12 +161,20 @@ class Optimizer:
         """``w``, ``g`` and the state arrays as 1-D views for a compiled kernel (which computes
         in float64 and rounds what it stores); ``None`` where the NumPy reference should run (kernels
         switched off, a small buffer, an array a 1-D view cannot alias)."""
-        if w.size < self.compiled_min_size or not kernels.compiled():
+        if w.size < self.compiled_min_size or not kernels.compiled() or not on_host(w, g):
             return None
         if not all(a.flags.c_contiguous and a.dtype == w.dtype for a in (w, *state)):
             return None
         g = np.ascontiguousarray(g, dtype=w.dtype)
         return [a.reshape(-1) for a in (w, g, *state)]
+
+    def _move_state(self, xp):
+        """Move the state arrays to the device of array module ``xp`` (``Model.to`` calls this)."""
+        if self._flat is not None and xp is not np:
+            self._unpack()  # NOTE: packing is for NumPy arrays only
+        self._state = [{k: (move(v, xp) if hasattr(v, "shape") and not isinstance(v, np.generic) else v)
+                        for k, v in d.items()} for d in self._state]
+        self.__dict__.pop("_scratch", None)
 
     def scratch(self, w):
         """A reusable array shaped like ``w`` for temporaries (not part of the saved state)."""
@@ -216,7 +225,7 @@ class Optimizer:
             if not index.isdigit() or int(index) >= len(self.params) or not name:
                 raise ValueError(f"optimizer state key {key!r} names no parameter "
                                  f"(expected '<index>.<name>' with index < {len(self.params)})")
-            param, value = self.params[int(index)], np.asarray(value)
+            param, value = self.params[int(index)], to_numpy(value)
             if name in self.scalar_state:
                 if value.size != 1:
                     raise ValueError(f"optimizer state {key!r} must be one number; received shape {value.shape}")
@@ -225,7 +234,7 @@ class Optimizer:
                 raise ValueError(f"optimizer state {key!r} must have its parameter's shape {param.shape}; "
                                  f"received shape {value.shape}")
             else:
-                value = np.array(value, dtype=param.dtype)
+                value = move(np.array(value, dtype=param.dtype), get_array_module(param.data))
             per_param[int(index)][name] = value
         self.iterations, self._state = int(iterations.reshape(-1)[0]), per_param
         if self._flat is not None and not self._flat.load_per_param_state(self._state):

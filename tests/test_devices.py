@@ -105,3 +105,14 @@ def test_a_device_model_saves_the_same_file_and_loads_onto_either(tmp_path):
 def test_gn_save_of_a_device_tensor_is_a_host_array(tmp_path):
     gn.save({"w": gn.Tensor([1.0, 2.0]).to(strict)}, tmp_path / "t.safetensors")
     assert gn.load(tmp_path / "t.safetensors")["w"].numpy().tolist() == [1.0, 2.0]
+
+
+def test_cupy_kernels_are_defined_where_cupy_imports():
+    """Without a GPU only the definitions can run (CuPy compiles a kernel at its first call,
+    on the device): their signatures parse; tests/test_gpu.py runs them against NumPy."""
+    pytest.importorskip("cupy", reason="CuPy is not installed (pip install 'glassnet[gpu]')")
+    from glassnet import cupy_kernels  # noqa: PLC0415
+
+    made = cupy_kernels.kernels()
+    assert {name: (k.nin, k.nout) for name, k in made.items()} == {"adam": (7, 3), "adam_amsgrad": (7, 4)}
+    assert not backend.is_cupy(np.zeros(1))

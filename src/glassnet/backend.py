@@ -49,6 +49,11 @@ def on_host(*arrays):
     return all(isinstance(a, np.ndarray) for a in arrays)
 
 
+def is_cupy(x):
+    """True for a CuPy array (those get CuPy's own fused kernels)."""
+    return type(x).__module__.startswith("cupy")
+
+
 def to_numpy(x):
     """``x`` as a NumPy array: the array itself on the host, a copy from a device.
 

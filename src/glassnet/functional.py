@@ -3,6 +3,8 @@
 Each wraps one primitive op from :mod:`glassnet.ops` (``relu(x)`` is
 ``ReLU()(x)``) or composes several; compositions need no backward of their own.
 """
+import numpy as np
+
 from . import ops
 from .backend import asarray_like
 from .ops.function import binary_operands

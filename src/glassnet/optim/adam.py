@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from .. import kernels
+from .. import cupy_kernels, kernels
+from ..backend import is_cupy
 from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
@@ -80,6 +81,8 @@ class Adam(Optimizer):
                       "weight_decay": check_hyper("weight_decay", weight_decay)}
 
     def update(self, w, g, state, lr):
+        if is_cupy(w):
+            return self._update_on_gpu(w, g, state, lr)
         h, t = self.hyper, state["step"]
         if "m" not in state:
             state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
@@ -112,6 +115,18 @@ class Adam(Optimizer):
         np.divide(m, tmp, out=tmp)
         tmp *= lr * root / (1 - h["beta_1"] ** t)
         w -= tmp
+
+
+    def _update_on_gpu(self, w, g, state, lr):
+        """The same update on CuPy arrays as one fused kernel (glassnet.cupy_kernels.adam)."""
+        h, t = self.hyper, state["step"]
+        for key in ("m", "v", "v_max") if h["amsgrad"] else ("m", "v"):
+            if key not in state:
+                state[key] = w * 0  # zeros on w's device
+        root, decay = math.sqrt(1 - h["beta_2"] ** t), h["weight_decay"]
+        shrink, coupled = (1 - lr * decay, 0.0) if self.decoupled else (1.0, decay)
+        cupy_kernels.adam(w, g, state["m"], state["v"], state.get("v_max"), lr * root / (1 - h["beta_1"] ** t),
+                          h["beta_1"], h["beta_2"], h["epsilon"] * root, coupled, shrink)
 
 
 @OPTIMIZERS.register("adamw")

@@ -153,6 +153,9 @@ class _StrictModule(types.ModuleType):
     ndarray = StrictArray
     lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided))
 
+    def __deepcopy__(self, memo):
+        return self  # (a model that remembers its device is deep-copied with it)
+
     def __getattr__(self, name):
         attr = getattr(np, name)
         if name in ("asarray", "array", "zeros", "ones", "empty", "full", "arange", "eye", "identity",

@@ -4,6 +4,7 @@ device, and clear errors where no GPU can be had.
 The device here is the strict array module (tests/strict_array.py): not NumPy, and as strict
 as CuPy about mixing. tests/test_gpu.py runs the same on CuPy where a GPU is present.
 """
+import copy
 import sys
 import types
 
@@ -95,6 +96,7 @@ def test_a_device_model_saves_the_same_file_and_loads_onto_either(tmp_path):
         onto_device.fit(x, y, epochs=1, verbose=0, seed=1)
     for a, b in zip(loaded.parameters(), onto_device.parameters()):
         np.testing.assert_array_equal(a.data, backend.to_numpy(b.data))
+    assert copy.deepcopy(onto_device)._device_module is strict and copy.deepcopy(loaded.to("cpu")).built
     fresh = gn.Sequential([nn.Dense(8, activation="relu"), nn.Dense(10, activation="softmax")], seed=5)
     fresh.build((None, 64))
     fresh.to(strict).load_weights(tmp_path / "device.gnet")

@@ -14,6 +14,7 @@ not carry over go through the small functions here, one branch per backend:
 Devices are named as PyTorch names them: ``"cpu"``, ``"gpu"`` / ``"cuda"`` (``"cuda:0"``).
 An array module itself (such as the test suite's strict module) is accepted as a device too.
 """
+import functools
 import math
 
 import numpy as np
@@ -151,6 +152,21 @@ def array_module(device):
     return _cupy(device)
 
 
+def gpu_available():
+    """True when ``to("gpu")`` would work: CuPy imports and sees a CUDA device (as PyTorch's
+    ``torch.cuda.is_available()``).
+
+    >>> isinstance(gpu_available(), bool)
+    True
+    """
+    try:
+        _cupy("gpu")
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=None)  # NOTE: caches success only (a raised error is not cached)
 def _cupy(device):
     try:
         import cupy  # noqa: PLC0415 - optional: pip install 'glassnet[gpu]'

@@ -92,7 +92,12 @@ class Module:
     ['w']
     """
 
-    _device_module = np  # the array module of the weights; ``to`` sets it (NumPy: the CPU)
+    _device = "cpu"  # where ``to`` put the weights: a device name (or an array module)
+
+    @property
+    def _device_module(self):
+        """The array module of the weights' device (NumPy for the CPU)."""
+        return np if self._device == "cpu" else array_module(self._device)
 
     def __init__(self):
         self.training = True
@@ -206,7 +211,8 @@ class Module:
             t.data = move(t.data, xp)
             if t.grad is not None:
                 t.grad = move(t.grad, xp)
-        self._device_module = xp
+        # NOTE: the name is kept, not the module: a module object cannot be deep-copied
+        self._device = "cpu" if xp is np else "gpu" if xp.__name__ == "cupy" else xp
         return self
 
     def cpu(self):

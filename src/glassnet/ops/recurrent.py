@@ -178,8 +178,8 @@ class LSTMOp(_RecurrentOp):
     - While a graph is recorded, each forward step saves the factors its
       backward step needs (see _RecurrentOp); the backward loop is then four
       array operations and one product per step.
-    The compiled path (recurrent_kernels.lstm_step) computes the same factors with plain
-    sigmoids, one kernel call after each step's product.
+    The compiled path keeps the product and the tanh calls and does the rest of a step in
+    two kernels (recurrent_kernels.lstm_gates, lstm_state), saving the same factors.
     """
 
     def forward(self, x, w, u, b, h0, c0):
@@ -309,7 +309,8 @@ class GRUOp(_RecurrentOp):
     and x Wn + b0n; z and r use sigmoid(p) = (1 + tanh(p / 2)) / 2 with halved columns. The
     state is the only recurrence, so the forward saves per step the factors F (N, 4, U) with
     dL/d(block) = dL/dh' * F, and z for the direct path dh' z: backward is three array ops and
-    one product per step.
+    one product per step. The compiled path (recurrent_kernels.gru_candidate, gru_state)
+    keeps the product and the tanh calls and saves the same factors.
     """
 
     def forward(self, x, w, u, b, h0):

@@ -1,4 +1,5 @@
-"""MLP training and inference benchmarks: glassnet against PyTorch eager, scikit-learn,
+"""MLP training and inference benchmarks: glassnet (compiled kernels, and its NumPy reference path
+as "glassnet-numpy") against PyTorch eager, scikit-learn,
 a hand-written NumPy loop and the GEMM floor.
 
 Run from the repository root:  python bench/mlp.py            (full, a few minutes)
@@ -157,7 +158,9 @@ def sklearn_runner(sizes, batch, x, y, weights):
     return epoch, clf.predict_proba
 
 
-RUNNERS = {"glassnet": glassnet_runner, "numpy": numpy_runner, "pytorch": torch_runner, "sklearn": sklearn_runner}
+# "glassnet-numpy": the same glassnet code on its NumPy reference path (GLASSNET_KERNELS=numpy).
+RUNNERS = {"glassnet": glassnet_runner, "glassnet-numpy": glassnet_runner, "numpy": numpy_runner,
+           "pytorch": torch_runner, "sklearn": sklearn_runner}
 
 
 def gemm_rate(repeats=5):
@@ -197,6 +200,8 @@ def worker(kind, name, workload, quick, repeats):
         import torch  # noqa: PLC0415
 
         torch.set_num_threads(os.cpu_count() or 1)
+    if name == "glassnet-numpy":  # read once, when glassnet first asks: this process is fresh
+        os.environ["GLASSNET_KERNELS"] = "numpy"
     if kind == "predict":
         return predict_times(name, quick, repeats)
     sizes, batch, n = (QUICK if quick else WORKLOADS)[workload]
@@ -280,7 +285,8 @@ def predict_times(name, quick, repeats):
 
 def inference(quick, repeats):
     """Batch-1 latency and batch-1024 throughput of the digits MLP's forward pass, each competitor alone."""
-    timing = {name: _worker("predict", name, "-", quick, repeats) for name in ("glassnet", "numpy", "pytorch")}
+    timing = {name: _worker("predict", name, "-", quick, repeats)
+              for name in ("glassnet", "glassnet-numpy", "numpy", "pytorch")}
     rows = []
     for k, (label, batch, _) in enumerate(PREDICT_BATCHES):
         for name, ts in timing.items():

@@ -163,6 +163,11 @@ RUNNERS = {"glassnet": glassnet_runner, "glassnet-numpy": glassnet_runner, "nump
            "pytorch": torch_runner, "sklearn": sklearn_runner}
 
 
+def _competitors(names, quick):
+    """``names``, without the NumPy reference path in a quick run (the same runner as glassnet's)."""
+    return [name for name in names if not (quick and name == "glassnet-numpy")]
+
+
 def gemm_rate(repeats=5):
     """Measured float32 GEMM rate (FLOP/s) on a 512x1024 @ 1024x1024 product."""
     a = np.random.default_rng(0).standard_normal((512, 1024)).astype(np.float32)
@@ -236,7 +241,7 @@ def run(quick=False, repeats=5):
     rate = gemm_rate(1 if quick else 5)
     rows = []
     for wname, (sizes, _, n) in workloads.items():
-        times = {name: _worker("epoch", name, wname, quick, repeats) for name in RUNNERS}
+        times = {name: _worker("epoch", name, wname, quick, repeats) for name in _competitors(RUNNERS, quick)}
         floor = epoch_flops(sizes, n) / rate
         for name, t in times.items():
             rows.append({"workload": wname, "competitor": name, "epoch_s": t, "samples_per_s": n / t,
@@ -286,7 +291,7 @@ def predict_times(name, quick, repeats):
 def inference(quick, repeats):
     """Batch-1 latency and batch-1024 throughput of the digits MLP's forward pass, each competitor alone."""
     timing = {name: _worker("predict", name, "-", quick, repeats)
-              for name in ("glassnet", "glassnet-numpy", "numpy", "pytorch")}
+              for name in _competitors(("glassnet", "glassnet-numpy", "numpy", "pytorch"), quick)}
     rows = []
     for k, (label, batch, _) in enumerate(PREDICT_BATCHES):
         for name, ts in timing.items():

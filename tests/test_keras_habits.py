@@ -17,6 +17,11 @@ def test_keras_namespaces_show_glassnet_objects():
     assert gn.activations.relu is gn.functional.relu and gn.activations.linear is gn.nn.activations.linear
     assert type(gn.initializers.get("he_normal")) is type(gn.nn.initializers.get("he_normal"))
     assert gn.regularizers.L2 is gn.nn.L2 and gn.callbacks.EarlyStopping is not None
+    # Keras's lower-case names: kernel_regularizer=regularizers.l2(0.01), initializers.he_normal()
+    assert gn.regularizers.l2(0.01).l2 == 0.01 and gn.regularizers.l1_l2(l1=0.1, l2=0.2).l1 == 0.1
+    assert isinstance(gn.regularizers.l1(0.5), gn.nn.L1) and {"l1", "l2", "L2"} <= set(dir(gn.regularizers))
+    assert isinstance(gn.initializers.he_normal(), gn.initializers.HeNormal)
+    assert "glorot_uniform" in dir(gn.initializers)
     assert gn.models.Sequential is gn.Sequential and gn.models.Model is gn.Model and gn.models.load_model
     assert {"Dense", "Concatenate", "LSTM"} <= set(dir(gn.layers))
     with pytest.raises(AttributeError):

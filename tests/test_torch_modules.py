@@ -211,7 +211,8 @@ def test_sequential_seed_reaches_layers_inside_bidirectional_and_time_distribute
     assert np.array_equal(a(x).data, b(x).data)  # training mode: the wrapped dropout draws the same masks
 
 
-def test_a_resumed_run_relying_on_the_models_seed_equals_an_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("fit_seed", [{}, {"seed": 3}], ids=["model seed", "fit seed"])
+def test_a_resumed_run_equals_an_uninterrupted_one_with_or_without_fit_seed(tmp_path, fit_seed):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((40, 5, 3)).astype(np.float32), rng.integers(0, 2, 40)
 
@@ -221,13 +222,13 @@ def test_a_resumed_run_relying_on_the_models_seed_equals_an_uninterrupted_one(tm
         return model
 
     straight = fresh()
-    straight.fit(x, y, epochs=4, batch_size=8, verbose=0)  # no fit(seed=): the model's seed shuffles
+    straight.fit(x, y, epochs=4, batch_size=8, verbose=0, **fit_seed)  # without fit(seed=): the model's seed
     first = fresh()
-    first.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    first.fit(x, y, epochs=2, batch_size=8, verbose=0, **fit_seed)
     first.save(tmp_path / "half.gnet")
     resumed = gn.load_model(tmp_path / "half.gnet")
     assert resumed.seed == 7
-    resumed.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0)
+    resumed.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0, **fit_seed)
     for (k, v), (k2, v2) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert k == k2 and np.array_equal(v, v2), k
 

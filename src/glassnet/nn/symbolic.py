@@ -85,6 +85,8 @@ def _probe(layer, inputs, multi, kwargs, size):
             out = layer(arrays if multi else arrays[0], **kwargs)
     except (ValueError, TypeError) as err:
         shapes = ", ".join(str(t.shape) for t in inputs)
-        raise ValueError(f"{type(layer).__name__} layer {layer.name!r} cannot take symbolic input of shape "
-                         f"{shapes}: {err}") from None
+        # NOTE: a layer has no name before its model counts it; the error then names its class only
+        label = type(layer).__name__ + (f" layer {layer.name!r}" if layer.name else "")
+        raise ValueError(f"{label} cannot take symbolic input of shape {shapes} (tried on a batch of {size}): "
+                         f"{err}") from None
     return (out, True) if isinstance(out, list) else ([out], False)

@@ -325,6 +325,9 @@ def test_positions_steps_and_errors(capsys, tmp_path):
     rnn = float64_model([nn.SimpleRNN(2), nn.Dense(1)], (4, 1), "mse")
     with pytest.raises(ValueError, match=r"step must be a time step in \[0, 4\); received: step=9"):
         explain(rnn, np.zeros((4, 1)), [0.5], step=9)
+    gru = float64_model([nn.GRU(2, reset_after=False), nn.Dense(1)], (4, 1), "mse")
+    with pytest.raises(ValueError, match=r"GRU layers with reset_after=True .* this one has reset_after=False"):
+        explain(gru, np.zeros((4, 1)), [0.5])
     rnn.save(tmp_path / "rnn.gnet")
     assert cli(["explain", "--model", str(tmp_path / "rnn.gnet"), "--x", "0.1,0.2,0.3,0.4", "--y", "0.5",
                 "--step", "1", "--lang", "zh"]) == 0  # a flat --x takes the model's input shape

@@ -146,6 +146,11 @@ def test_parameter_counts_equal_keras_documented_numbers():
     rnn.build((None, 5))
     assert [c for _, c in keras_counts(rnn)] == [64000, 247296, 49280, 1290] and rnn.count_params() == 361866
     assert layers.LSTM(128)(np.zeros((1, 2, 64))) is not None
+    # GRU(256) on 64 features with reset_after=False (Keras 2's TensorFlow 1 default): one bias per gate,
+    # 3 * (256 * (64 + 256) + 256) = 246,528; with reset_after=True (the default) 247,296.
+    for reset_after, count in ((False, 246528), (True, 247296)):
+        gru = gn.Sequential([gn.Input((5, 64)), layers.GRU(256, reset_after=reset_after)])
+        assert gru.count_params() == count
     # BatchNormalization on 32 features: 128 weights, 64 trainable and 64 not; LayerNormalization: 64.
     bn = gn.Sequential([layers.BatchNormalization(input_shape=(32,))])
     text = bn.summary(print_fn=lambda s: None)

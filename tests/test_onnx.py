@@ -101,6 +101,10 @@ LAYER_CASES = [
     ("embedding-mask-zero", lambda: [nn.Embedding(6, 3, mask_zero=True), nn.SimpleRNN(3, activation="relu")],
      (6,), "ids"),
     ("embedding-mask-zero-gru", lambda: [nn.Embedding(6, 3, mask_zero=True), nn.GRU(3)], (6,), "ids"),
+    ("gru-reset-before", lambda: [nn.GRU(3, reset_after=False, return_sequences=True),
+                                  nn.GRU(2, reset_after=False, go_backwards=True)], (4, 2), "normal"),
+    ("masking-gru-reset-before", lambda: [nn.Masking(), nn.Bidirectional(nn.GRU(2, reset_after=False))],
+     (6, 2), "masked"),
 ]
 
 

@@ -238,3 +238,49 @@ def test_predict_returns_arrays_the_caller_owns(cls):
     np.testing.assert_array_equal(model.predict(x), expected)
     with pytest.raises(ValueError, match="read-only"):
         model(x).numpy()[0, 0, 0] = 1.0
+
+
+def torch_gru_reset_before(x, h, kernel, recurrent_kernel, bias, mask=None):
+    """Keras's GRU(reset_after=False) written out in torch ops: the reset gate before U_n."""
+    outputs = []
+    for t in range(x.shape[1]):
+        xw, hu = x[:, t] @ kernel + bias, h @ recurrent_kernel[:, :2 * U]
+        z, r = torch.sigmoid(xw[:, :U] + hu[:, :U]), torch.sigmoid(xw[:, U:2 * U] + hu[:, U:])
+        n = torch.tanh(xw[:, 2 * U:] + (r * h) @ recurrent_kernel[:, 2 * U:])
+        new = z * h + (1 - z) * n
+        h = new if mask is None else torch.where(torch.tensor(mask[:, t, None]), new, h)
+        outputs.append(h)
+    return torch.stack(outputs, 1)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_gru_reset_before_gradchecks_and_matches_torch_ops(masked):
+    layer = rnn_layer(nn.GRU, reset_after=False, return_sequences=True)
+    assert layer.bias.shape == (3 * U,) and layer.get_config()["reset_after"] is False
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=bool) if masked else None
+    assert gn.gradcheck(lambda x: layer(x, mask=mask), [data()], params=layer.parameters())
+    h0 = np.random.default_rng(2).standard_normal((N, U))
+    x, h = gn.Tensor(data(1), requires_grad=True), gn.Tensor(h0, requires_grad=True)
+    tx, th = torch.tensor(data(1), requires_grad=True), torch.tensor(h0, requires_grad=True)
+    weights = [torch.tensor(p.data, requires_grad=True) for p in layer.parameters()]
+    y, ty = layer(x, mask=mask, initial_state=h), torch_gru_reset_before(tx, th, *weights, mask=mask)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    v = np.random.default_rng(3).standard_normal(y.shape)
+    y.backward(v)
+    ty.backward(torch.tensor(v))
+    for ours, theirs in [(x.grad, tx.grad), (h.grad, th.grad)] + [(p.grad, w.grad) for p, w in
+                                                                  zip(layer.parameters(), weights)]:
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_gru_reset_before_in_a_saved_model_and_in_float32(tmp_path):
+    model = gn.Sequential([gn.Input((T, D)), nn.Bidirectional(nn.GRU(U, reset_after=False)), nn.Dense(2)], seed=0)
+    assert model.count_params() == 2 * 3 * (U * (D + U) + U) + (2 * U + 1) * 2  # Keras: 3 (U (D + U) + U)
+    x = data().astype(np.float32)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, np.zeros((N, 2), np.float32), epochs=2, verbose=0)
+    assert model(x).dtype == np.float32
+    model.save(tmp_path / "gru.gnet")
+    loaded = gn.load_model(tmp_path / "gru.gnet")
+    assert loaded.layers[0].forward_layer.reset_after is False
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

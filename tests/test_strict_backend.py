@@ -74,6 +74,7 @@ LAYERS = [
     ("simple_rnn", lambda: nn.SimpleRNN(3, return_sequences=True, seed=0, **F64), SEQ),
     ("lstm", lambda: nn.LSTM(3, seed=0, **F64), SEQ),
     ("gru", lambda: nn.GRU(3, return_sequences=True, seed=0, **F64), SEQ),
+    ("gru_reset_before", lambda: nn.GRU(3, reset_after=False, return_sequences=True, seed=0, **F64), SEQ),
     ("bidirectional", lambda: nn.Bidirectional(nn.LSTM(2, seed=0, **F64)), SEQ),
     ("time_distributed", lambda: nn.TimeDistributed(nn.Dense(2, seed=0, **F64)), SEQ),
     ("dropout", lambda: nn.Dropout(0.5, seed=0), (3, 4)),

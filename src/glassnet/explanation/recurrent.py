@@ -98,6 +98,9 @@ def explain_recurrent(step, time_step=None, units_shown=None, limit=8):
     x = step.x.astype(np.float64)
     if layer.go_backwards:
         raise ValueError(f"explain shows {kind} layers with go_backwards=False")
+    if not getattr(layer, "reset_after", True):
+        raise ValueError("explain shows GRU layers with reset_after=True (the default); "
+                         "this one has reset_after=False")
     w, u, b = (p.data.astype(np.float64) for p in (layer.kernel, layer.recurrent_kernel, layer.bias))
     n_units, steps_count = layer.units, len(x)
     steps = _forward(kind, act, x, w, u, b, n_units)

@@ -208,19 +208,38 @@ class LSTM(_RNN):
 
 @LAYERS.register("GRU")
 class GRU(_RNN):
-    """Gated recurrent unit (gates z, r, h; reset applied after the recurrent product,
-    Keras's ``reset_after=True`` and PyTorch's formula). The bias is (2, 3 * units)."""
+    """Gated recurrent unit, gates z, r, h (Keras's order).
+
+    Args:
+        units: the state size.
+        reset_after: ``True`` applies the reset gate after the recurrent product,
+            ``n = tanh(x Wn + bn + r * (h Un + b'n))``, PyTorch's formula, with a bias of shape
+            (2, 3 * units) (input bias, recurrent bias); ``False`` applies it before,
+            ``n = tanh(x Wn + bn + (r * h) Un)``, with one bias (3 * units,). Parameter counts
+            are Keras's either way. Defaults to ``True`` (as Keras).
+        **kwargs: those of every recurrent layer (``return_sequences``, ``seed``, ...).
+    """
 
     gates = 3
 
+    def __init__(self, units, reset_after=True, **kwargs):
+        self.reset_after = bool(reset_after)
+        super().__init__(units, **kwargs)
+
     def _initial_bias(self, rng):
+        if not self.reset_after:
+            return super()._initial_bias(rng)
         init = initializers.get(self.bias_initializer)
         return init((2, 3 * self.units), rng, self.dtype)
 
     def _run(self, x, mask, initial_state):
         (h0,) = self._states(x, initial_state, 1)
-        hs = ops.GRUOp(mask)(x, self.kernel, self.recurrent_kernel, self.bias, h0)
+        op = ops.GRUOp(mask) if self.reset_after else ops.GRUResetBeforeOp(mask)
+        hs = op(x, self.kernel, self.recurrent_kernel, self.bias, h0)
         return hs, [hs[:, -1]]
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
 
 
 @LAYERS.register("Bidirectional")

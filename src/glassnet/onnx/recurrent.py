@@ -4,7 +4,8 @@ only skip padding at the end of a sequence while glassnet carries the state over
 
 Gate orders: glassnet stores Keras's (LSTM i, f, c, o; GRU z, r, h). ONNX's LSTM wants i, o, f, c
 and its GRU z, r, h; glassnet's GRU applies the reset gate after the recurrent product, which is
-ONNX's ``linear_before_reset=1``. ONNX's weights are (gates * units, features), the transpose.
+ONNX's ``linear_before_reset=1``; ``GRU(reset_after=False)`` is ONNX's default ``linear_before_reset=0``
+with a zero recurrent bias. ONNX's weights are (gates * units, features), the transpose.
 """
 import numpy as np
 
@@ -26,8 +27,9 @@ def _onnx_weights(layer):
     if isinstance(layer, recurrent.LSTM):
         w, r = _blocks(kernel, _LSTM_TO_ONNX, units), _blocks(recurrent_kernel, _LSTM_TO_ONNX, units)
         b = np.concatenate([_blocks(bias, _LSTM_TO_ONNX, units), np.zeros(4 * units, np.float32)])
-    elif isinstance(layer, recurrent.GRU):
-        w, r, b = kernel.T, recurrent_kernel.T, bias.reshape(-1)  # bias: input bias, then recurrent bias
+    elif isinstance(layer, recurrent.GRU):  # bias: input bias, then recurrent bias (none before the reset)
+        w, r = kernel.T, recurrent_kernel.T
+        b = bias.reshape(-1) if layer.reset_after else np.concatenate([bias, np.zeros_like(bias)])
     else:
         w, r, b = kernel.T, recurrent_kernel.T, np.concatenate([bias, np.zeros(units, np.float32)])
     return w[None], r[None], b[None]
@@ -41,7 +43,7 @@ def _as_operator(g, layer, x):
         xt = g.reverse(xt, 0)
     attrs = {"hidden_size": layer.units}
     if isinstance(layer, recurrent.GRU):
-        attrs["linear_before_reset"] = 1
+        attrs["linear_before_reset"] = int(layer.reset_after)
     elif isinstance(layer, recurrent.SimpleRNN):
         attrs["activations"] = ["Tanh" if layer.activation == "tanh" else "Relu"]
     op_type = {recurrent.LSTM: "LSTM", recurrent.GRU: "GRU", recurrent.SimpleRNN: "RNN"}[type(layer)]
@@ -72,13 +74,21 @@ def _lstm_step(g, layer, xw_t, state):
 
 def _gru_step(g, layer, xw_t, state):
     """z = sig(x Wz + h Uz + b0z + b1z), r likewise, n = tanh(x Wn + b0n + r (h Un + b1n)),
-    h' = n + z (h - n); ``xw_t`` already holds x W + b0."""
+    h' = n + z (h - n); ``xw_t`` already holds x W + b0. With ``reset_after=False``: no b1, and
+    n = tanh(x Wn + b0n + (r h) Un)."""
     (h,) = state
-    hu = g.op("Add", g.op("MatMul", h, g.const(layer.recurrent_kernel.data, "recurrent_kernel")),
-              g.const(layer.bias.data[1], "recurrent_bias"))
-    z, r = (g.op("Sigmoid", g.op("Add", _gate(g, xw_t, k, layer.units), _gate(g, hu, k, layer.units)))
-            for k in range(2))
-    n = g.op("Tanh", g.op("Add", _gate(g, xw_t, 2, layer.units), g.op("Mul", r, _gate(g, hu, 2, layer.units))))
+    units, u = layer.units, layer.recurrent_kernel.data
+    if layer.reset_after:
+        hu = g.op("Add", g.op("MatMul", h, g.const(u, "recurrent_kernel")),
+                  g.const(layer.bias.data[1], "recurrent_bias"))
+    else:
+        hu = g.op("MatMul", h, g.const(u[:, :2 * units], "recurrent_kernel_zr"))
+    z, r = (g.op("Sigmoid", g.op("Add", _gate(g, xw_t, k, units), _gate(g, hu, k, units))) for k in range(2))
+    if layer.reset_after:
+        recurrent_n = g.op("Mul", r, _gate(g, hu, 2, units))
+    else:
+        recurrent_n = g.op("MatMul", g.op("Mul", r, h), g.const(u[:, 2 * units:], "recurrent_kernel_n"))
+    n = g.op("Tanh", g.op("Add", _gate(g, xw_t, 2, units), recurrent_n))
     return [g.op("Add", n, g.op("Mul", z, g.op("Sub", h, n)))]
 
 
@@ -88,7 +98,7 @@ _STEPS = {recurrent.SimpleRNN: _simple_rnn_step, recurrent.LSTM: _lstm_step, rec
 def _unrolled(g, layer, x, mask):
     """One group of nodes per time step; a masked step carries the previous state (m new + (1 - m) old)."""
     (steps,) = static(layer, x, [1], "is unrolled over the time steps under a mask")
-    input_bias = layer.bias.data[0] if isinstance(layer, recurrent.GRU) else layer.bias.data
+    input_bias = layer.bias.data[0] if layer.bias.ndim == 2 else layer.bias.data  # GRU(reset_after=True): two
     xw = g.op("Add", g.op("MatMul", x.name, g.const(layer.kernel.data, "kernel")), g.const(input_bias, "bias"))
     batch = g.op("Shape", x.name, start=0, end=1)
     zeros = g.op("ConstantOfShape", g.op("Concat", batch, g.ints([layer.units]), axis=0))  # (N, U), N dynamic

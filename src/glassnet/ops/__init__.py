@@ -5,6 +5,7 @@ from .conv import Conv2D, Conv2DTranspose, Pool2D, UpSample2D
 from .dropout import Dropout
 from .fused import Linear, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .recurrent import GRUOp, LSTMOp, SimpleRNNOp
+from .gru_reset_before import GRUResetBeforeOp
 from .math import (Abs, Add, Cast, Clip, Div, Exp, Log, MatMul, Max, Maximum, Mean, Mul, Neg, Pow,
                    Sqrt, Sub, Sum, Where)
 from .shape import Concatenate, GetItem, Pad, Reshape, Stack, Transpose
@@ -16,5 +17,5 @@ __all__ = [
     "Stack", "Pad", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus", "Softmax",
     "LogSoftmax", "GELU", "Dropout", "Linear", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "Conv2D",
     "Conv2DTranspose", "Pool2D",
-    "UpSample2D", "SimpleRNNOp", "LSTMOp", "GRUOp",
+    "UpSample2D", "SimpleRNNOp", "LSTMOp", "GRUOp", "GRUResetBeforeOp",
 ]

@@ -173,6 +173,28 @@ def test_sequential_starting_with_input_or_input_shape_builds_at_once():
     assert not gn.Sequential([nn.Embedding(1000, 16), nn.Dense(1)]).built  # 1000 is the vocabulary, not a width
 
 
+def test_sequential_starting_with_an_open_size_builds_at_once_and_takes_any_length(tmp_path):
+    # Keras's habit for text: Sequential([Input(shape=(None,)), Embedding, LSTM, ...]), sequences of any length
+    model = gn.Sequential([gn.Input((None,)), nn.Embedding(50, 4), nn.Bidirectional(nn.LSTM(3)), nn.Dense(1)], seed=0)
+    text = model.summary(print_fn=lambda s: None)
+    assert model.built and "(None, None, 4)" in text and "(None, 6)" in text
+    assert "Total params: 399" in text  # Embedding 50 * 4, two LSTM(3) on 4 features 4 * (3 * 7 + 3), Dense 7
+    model.save(tmp_path / "open.gnet")
+    same = gn.load_model(tmp_path / "open.gnet")
+    assert same._input_shape == (None,)
+    for steps in (3, 11):
+        ids = np.random.default_rng(steps).integers(0, 50, (2, steps))
+        np.testing.assert_array_equal(same.predict(ids), model.predict(ids))
+    # images of any size: a fully convolutional model; a size that follows an open one stays None
+    conv = gn.Sequential([nn.Conv2D(2, 3, input_shape=(None, None, 1)), nn.MaxPooling2D(2), nn.Conv2D(2, 3),
+                          nn.GlobalMaxPooling2D()])
+    text = conv.summary(print_fn=lambda s: None)
+    assert "(None, None, None, 2)" in text and "(None, 2)" in text and conv.count_params() == 20 + 38
+    assert conv.predict(np.zeros((1, 9, 12, 1))).shape == (1, 2)
+    hidden = nn.Conv2D(2, 3)(nn.MaxPooling2D(2)(nn.Conv2D(2, 3)(gn.Input((None, None, 1)))))
+    assert hidden.shape == (None, None, None, 2)
+
+
 def test_network_diagram_draws_the_graph(tmp_path):
     from glassnet.graph_picture import layer_graph  # noqa: PLC0415
 

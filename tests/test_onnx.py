@@ -377,3 +377,14 @@ def test_sequential_started_with_input(tmp_path):
     dims = glassnet.onnx.export(model, str(tmp_path / "m.onnx")).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_param or d.dim_value for d in dims] == ["batch", 5]
     _check(model, str(tmp_path / "m.onnx"), (5,), "ids", np.random.default_rng(9))
+
+
+def test_sequential_started_with_an_open_length(tmp_path):
+    model = gn.Sequential([gn.Input((None, 2)), nn.LSTM(3, return_sequences=True), nn.GRU(2, reset_after=False)],
+                          seed=0)
+    _perturb(model, np.random.default_rng(8))
+    dims = glassnet.onnx.export(model, str(tmp_path / "m.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert dims[1].dim_param and dims[2].dim_value == 2  # the steps stay dynamic
+    for steps in (3, 7):
+        x = np.random.default_rng(steps).standard_normal((2, steps, 2)).astype(np.float32)
+        np.testing.assert_allclose(_run(str(tmp_path / "m.onnx"), x), model.predict(x), rtol=0, atol=1e-5)

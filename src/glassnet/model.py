@@ -21,7 +21,7 @@ from .data_checks import (as_class_weight, as_features, as_sample_weight, as_tar
 from .nn import losses as losses_lib
 from .nn.layers import Layer
 from .nn.module import evaluating, sum_penalties
-from .nn.symbolic import is_symbolic
+from .nn.symbolic import concrete, is_symbolic
 from .ops.function import new_tensor
 from .random import make_rng
 from .tensor import Tensor, no_grad
@@ -135,10 +135,11 @@ class Model(Layer):
 
     def build(self, input_shape):
         """Create every weight by running one sample of ``input_shape`` (batch first,
-        as in ``build((None, 8, 8, 1))``) through the network."""
+        as in ``build((None, 8, 8, 1))``) through the network. A ``None`` past the batch
+        axis (``build((None, None, 64))``: sequences of any length) stays open."""
         self._input_shape = tuple(input_shape[1:])
         with evaluating(), no_grad():  # NOTE: a zero sample must not move batch statistics or draw dropout masks
-            self.forward(Tensor(self._device_module.zeros((1, *input_shape[1:]), dtype=self.dtype)))
+            self.forward(Tensor(self._device_module.zeros((1, *concrete(input_shape[1:])), dtype=self.dtype)))
         self.built = True
 
     def to(self, device):

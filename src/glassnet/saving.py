@@ -24,6 +24,7 @@ from .nn import losses as losses_lib
 from .nn.initializers import placeholders
 from .nn.layers import LAYERS
 from .nn.module import evaluating
+from .nn.symbolic import concrete
 from .tensor import Tensor, no_grad
 
 _MAX_SAMPLE_VALUES = 1 << 26  # one sample's values at any layer of a loaded model (256 MiB in float32)
@@ -235,8 +236,9 @@ def _check_config(path, config):
         raise ModelFileError(path, "its config has no valid list of layers ({'class': ..., 'config': {...}})")
     shape = config.get("input_shape")
     if shape is not None and not (isinstance(shape, list) and shape
-                                  and all(type(d) is int and d > 0 for d in shape)):
-        raise ModelFileError(path, f"its input_shape must be a list of positive integers; found {shape!r:.100}")
+                                  and all(d is None or (type(d) is int and d > 0) for d in shape)):
+        raise ModelFileError(path, f"its input_shape must be a list of positive integers (or null for a size "
+                                   f"left open); found {shape!r:.100}")
     for key, kind in (("compile", dict), ("rng_states", dict), ("metadata", dict)):
         if config.get(key) is not None and not isinstance(config[key], kind):
             raise ModelFileError(path, f"its {key!r} must be a JSON object; found {config[key]!r:.100}")
@@ -272,7 +274,7 @@ def _check_weights(path, specs, input_shape, weights):
         first_dim = getattr(layers[0], "input_dim", None) if layers else None
         if input_shape is None and first_dim:
             input_shape = (first_dim,)  # NOTE: Sequential builds such a model at once
-        x = None if input_shape is None else _sample(path, "the input", input_shape)
+        x = None if input_shape is None else _sample(path, "the input", concrete(input_shape))
         for i, layer in enumerate(layers):
             if x is not None and not layer.built:
                 layer.build(x.shape)
@@ -297,7 +299,7 @@ def _check_graph_weights(path, body, specs, weights):
         layers = [_layer_from(path, i, spec) for i, spec in enumerate(specs)]
         for layer in layers:
             if isinstance(layer, InputLayer):
-                _sample(path, f"input {layer.name!r}", [3 if d is None else d for d in layer.shape])
+                _sample(path, f"input {layer.name!r}", concrete(layer.shape))
         expected = {name: p.shape for name, p in Functional.from_config(body, layers)._named_state()}
     implied, held = sum(math.prod(shape) for shape in expected.values()), sum(a.size for a in weights.values())
     if implied > held:

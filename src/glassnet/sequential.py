@@ -9,7 +9,7 @@ from .nn import losses as losses_lib
 from .nn.input_layer import InputLayer
 from .nn.layers import Dense, Layer
 from .nn.module import evaluating
-from .nn.symbolic import SymbolicTensor
+from .nn.symbolic import OPEN_SIZES, SymbolicTensor, concrete
 from .random import make_rng
 from .summary import layer_names, snake_case, summary_table
 from .tensor import Tensor, no_grad
@@ -75,10 +75,11 @@ class Sequential(Model):
         self.built = False
         self._penalty_modules = None
         # The input shape is known (an Input, or input_shape= or Dense's input_dim on the first
-        # layer, never Embedding's input_dim, the vocabulary size): build now, as Keras does.
+        # layer, never Embedding's input_dim, the vocabulary size): build now, as Keras does,
+        # sizes left open (None: sequences of any length) included.
         hint = self.layers[0].input_shape_hint
         shape = self._declared_input or ((None, *hint) if hint else ())
-        if len(shape) > 1 and None not in shape[1:]:
+        if len(shape) > 1:
             self.build(shape)
 
     def build(self, input_shape):
@@ -161,12 +162,16 @@ class Sequential(Model):
         if not self.built:
             raise ValueError("summary() needs a built model: call model.build((None, *input_shape)), fit it, "
                              "or start with gn.Input(shape) or input_shape= on the first layer")
-        rows, x = [], Tensor(np.zeros((1, *self._input_shape), dtype=self.dtype))
+        # NOTE: sizes left open (None) are probed with two lengths; an output size that follows them stays None
+        x, x2 = (Tensor(np.zeros((1, *concrete(self._input_shape, size)), dtype=self.dtype)) for size in OPEN_SIZES)
+        rows = []
         with evaluating(), no_grad():  # no dropout draw, no moving-statistics update
             names = layer_names(self.layers, lambda layer: snake_case(type(layer).__name__))
             for name, layer in zip(names, self.layers):
-                x = layer(x)
-                rows.append((f"{name} ({type(layer).__name__})", str((None, *x.shape[1:])), f"{layer.count_params():,}"))
+                x, x2 = layer(x), (layer(x2) if None in self._input_shape else None)
+                shape = x.shape[1:] if x2 is None else tuple(a if a == b else None for a, b in zip(x.shape[1:],
+                                                                                                   x2.shape[1:]))
+                rows.append((f"{name} ({type(layer).__name__})", str((None, *shape)), f"{layer.count_params():,}"))
         return summary_table(self, "sequential", ("Layer (type)", "Output Shape", "Param #"), rows, print_fn)
 
     def get_config(self):

@@ -82,7 +82,7 @@ def explain_network(model, x, y, learning_rate=0.1, digits=6, position=None, ste
         raise ValueError("explain needs a Dense layer last (the outputs the loss compares with y)")
     shape = getattr(model, "_input_shape", None)
     x = np.asarray(x)
-    if shape and x.shape != tuple(shape):
+    if shape and None not in shape and x.shape != tuple(shape):  # (a size left open takes any length)
         if x.size != int(np.prod(shape)):
             raise ValueError(f"explain expects one sample of shape {tuple(shape)} (no batch axis); "
                              f"received shape {x.shape}")

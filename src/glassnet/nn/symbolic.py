@@ -11,6 +11,20 @@ from ..tensor import Tensor, no_grad
 from .module import evaluating
 
 
+OPEN_SIZES = (16, 32)  # NOTE: two probe sizes for a size left open: large enough for a few valid 3x3
+# convolutions and poolings, and unequal after each halving, so a size that follows stays None
+
+
+def concrete(shape, size=OPEN_SIZES[0]):
+    """``shape`` with each ``None`` (a size left open, as sequence lengths) replaced by ``size``:
+    the shape of a zero sample that builds layers or probes their output shapes.
+
+    >>> concrete((None, 8)), concrete((8, 8, 1))
+    ((16, 8), (8, 8, 1))
+    """
+    return tuple(size if d is None else d for d in shape)
+
+
 class SymbolicTensor:
     """A placeholder: a shape whose first (batch) dimension is ``None``, a dtype, and the
     node that produced it.
@@ -67,9 +81,9 @@ def call_symbolic(layer, x, kwargs):
     """
     multi = isinstance(x, (list, tuple))
     inputs = list(x) if multi else [x]
-    first, several = _probe(layer, inputs, multi, kwargs, 2)
+    first, several = _probe(layer, inputs, multi, kwargs, 2, OPEN_SIZES[0])
     variable = any(d is None for t in inputs for d in t.shape[1:])
-    second = _probe(layer, inputs, multi, kwargs, 3)[0] if variable else first
+    second = _probe(layer, inputs, multi, kwargs, 3, OPEN_SIZES[1])[0] if variable else first
     node = Node(layer, inputs, multi, kwargs)
     for i, (a, b) in enumerate(zip(first, second)):
         shape = (None, *(da if da == db else None for da, db in zip(a.shape[1:], b.shape[1:])))
@@ -77,9 +91,9 @@ def call_symbolic(layer, x, kwargs):
     return node.outputs if several else node.outputs[0]
 
 
-def _probe(layer, inputs, multi, kwargs, size):
-    arrays = [Tensor(np.zeros((size, *(size if d is None else d for d in t.shape[1:])), dtype=t.dtype),
-                     dtype=t.dtype) for t in inputs]
+def _probe(layer, inputs, multi, kwargs, size, open_size):
+    arrays = [Tensor(np.zeros((size, *concrete(t.shape[1:], open_size)), dtype=t.dtype), dtype=t.dtype)
+              for t in inputs]
     try:
         with evaluating(), no_grad():
             out = layer(arrays if multi else arrays[0], **kwargs)
@@ -87,6 +101,7 @@ def _probe(layer, inputs, multi, kwargs, size):
         shapes = ", ".join(str(t.shape) for t in inputs)
         # NOTE: a layer has no name before its model counts it; the error then names its class only
         label = type(layer).__name__ + (f" layer {layer.name!r}" if layer.name else "")
-        raise ValueError(f"{label} cannot take symbolic input of shape {shapes} (tried on a batch of {size}): "
+        tried = ", ".join(str(a.shape) for a in arrays)
+        raise ValueError(f"{label} cannot take symbolic input of shape {shapes} (tried on zeros of shape {tried}): "
                          f"{err}") from None
     return (out, True) if isinstance(out, list) else ([out], False)

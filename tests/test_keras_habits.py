@@ -162,3 +162,16 @@ def test_lstm_count_alone():
     lstm = layers.LSTM(128)
     lstm(np.zeros((1, 2, 64)))
     assert lstm.count_params() == 98816
+
+
+def test_normalization_layers_take_keras_axis_first(tmp_path):
+    # Keras's signatures: BatchNormalization(axis=-1, momentum=0.99, ...), LayerNormalization(axis=-1, epsilon, ...)
+    bn = layers.BatchNormalization(-1, 0.9)
+    assert (bn.axis, bn.momentum) == (-1, 0.9) and layers.LayerNormalization(-1, 1e-5).epsilon == 1e-5
+    model = gn.Sequential([gn.Input((4, 4, 3)), layers.BatchNormalization(axis=3)])  # NHWC's channel axis by index
+    model.save(tmp_path / "bn.gnet")
+    assert model.count_params() == 12 and gn.load_model(tmp_path / "bn.gnet").layers[0].axis == 3
+    with pytest.raises(ValueError, match=r"normalises the last axis .* axis=-1 or axis=3. Received: axis=1"):
+        gn.Sequential([gn.Input((4, 4, 3)), layers.BatchNormalization(axis=1)])  # channels first: not glassnet's
+    with pytest.raises(TypeError, match=r"Received: axis=\[1, 2\]"):
+        layers.LayerNormalization(axis=[1, 2])

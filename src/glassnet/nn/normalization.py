@@ -7,14 +7,24 @@ from .module import Buffer, Parameter
 
 
 class _Normalization(Layer):
-    def __init__(self, epsilon=1e-3, center=True, scale=True, name=None, dtype=DEFAULT_DTYPE):
+    """Shared by both: ``axis`` comes first, as in Keras, and must name the last axis (features
+    last: glassnet's layout), as ``-1`` or as its index, checked when the input's rank is known."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, name=None, dtype=DEFAULT_DTYPE):
         super().__init__(name, dtype)
+        if type(axis) is not int:
+            raise TypeError(f"{type(self).__name__} normalises one axis, the last: axis must be -1 or its index. "
+                            f"Received: axis={axis!r}")
         if not epsilon > 0:
             raise ValueError(f"epsilon must be > 0. Received: epsilon={epsilon!r}")
-        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self.axis, self.epsilon, self.center, self.scale = axis, float(epsilon), bool(center), bool(scale)
         self.gamma = self.beta = None
 
     def build(self, input_shape):
+        if self.axis not in (-1, len(input_shape) - 1):
+            raise ValueError(f"{type(self).__name__} normalises the last axis (features last, as glassnet's layers "
+                             f"keep them); for inputs of shape {tuple(input_shape)} that is axis=-1 or "
+                             f"axis={len(input_shape) - 1}. Received: axis={self.axis}")
         features = input_shape[-1]
         if self.scale:
             self.gamma = Parameter(np.ones(features, dtype=self.dtype), name="gamma")
@@ -35,7 +45,8 @@ class _Normalization(Layer):
                              f"got x with shape {x.shape}")
 
     def get_config(self):
-        return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale, "name": self.name}
+        return {"axis": self.axis, "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "name": self.name}
 
 
 @LAYERS.register("BatchNormalization")
@@ -48,13 +59,15 @@ class BatchNormalization(_Normalization):
     evaluation it uses the moving averages.
 
     Args:
+        axis: the features' axis: the last (``-1`` or its index). Defaults to ``-1``.
         momentum: Defaults to ``0.99``.
         epsilon: added to the variance. Defaults to ``1e-3``.
         center, scale: learn beta and gamma. Default to ``True``.
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None, dtype=DEFAULT_DTYPE):
-        super().__init__(epsilon, center, scale, name, dtype)
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None,
+                 dtype=DEFAULT_DTYPE):
+        super().__init__(axis, epsilon, center, scale, name, dtype)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1). Received: momentum={momentum!r}")
         self.momentum = float(momentum)
@@ -91,7 +104,13 @@ class BatchNormalization(_Normalization):
 
 @LAYERS.register("LayerNormalization")
 class LayerNormalization(_Normalization):
-    """Normalise each sample over its last axis (no running statistics)."""
+    """Normalise each sample over its last axis (no running statistics).
+
+    Args:
+        axis: the last axis (``-1`` or its index). Defaults to ``-1``.
+        epsilon: added to the variance. Defaults to ``1e-3``.
+        center, scale: learn beta and gamma. Default to ``True``.
+    """
 
     def forward(self, x):
         self._check(x)

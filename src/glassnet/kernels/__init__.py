@@ -23,6 +23,8 @@ cached on disk (``cache=True``), so a second run does not compile again.
 A parallel kernel writes its loop ``for i in prange(n):`` with this module's ``prange``: plain
 ``range`` when the Python function runs, Numba's parallel range once ``jit(parallel=True)``
 compiles it (importing ``numba.prange`` at the top of a module would import Numba with glassnet).
+A kernel may call another ``jit`` function of its module (a scalar helper): it is compiled
+with it, and Numba inlines it.
 
 Numba's parallel kernels run on the ``threadsafe`` threading layer unless the user chose one
 (``NUMBA_THREADING_LAYER``): glassnet is called from several threads at once, and Numba's
@@ -46,7 +48,7 @@ class _Choice(threading.local):
 
 
 _choice = _Choice()
-_numba_lock = threading.Lock()
+_numba_lock = threading.RLock()  # re-entered: a kernel's dispatcher creates its helpers'
 
 
 @functools.lru_cache(maxsize=None)
@@ -153,13 +155,18 @@ class jit:  # noqa: N801 - used as a decorator, like numba.njit
 
 
 def _with_numba_prange(func):
-    """``func`` itself, or where it loops over this module's ``prange``, a copy whose globals
-    name ``numba.prange`` instead (same code object, so Numba's disk cache still finds it)."""
-    if func.__globals__.get("prange") is not prange:
-        return func
-    import numba  # noqa: PLC0415
+    """``func`` itself, or where it loops over this module's ``prange`` or calls another ``jit``
+    kernel (a helper such as a scalar function), a copy whose globals name ``numba.prange`` and the
+    helpers' Numba dispatchers instead (same code object, so Numba's disk cache still finds it)."""
+    named = {name: func.__globals__.get(name) for name in func.__code__.co_names}
+    swaps = {name: h.dispatcher for name, h in named.items() if isinstance(h, jit) and h.py_func is not func}
+    if func.__globals__.get("prange") is prange:
+        import numba  # noqa: PLC0415
 
-    copy = types.FunctionType(func.__code__, {**func.__globals__, "prange": numba.prange}, func.__name__,
+        swaps["prange"] = numba.prange
+    if not swaps:
+        return func
+    copy = types.FunctionType(func.__code__, {**func.__globals__, **swaps}, func.__name__,
                               func.__defaults__, func.__closure__)
     copy.__qualname__, copy.__module__ = func.__qualname__, func.__module__
     return copy

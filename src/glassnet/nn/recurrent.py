@@ -144,7 +144,7 @@ class _RNN(Layer):
         if self.go_backwards:
             x = x[:, ::-1]
             mask = None if mask is None else mask[:, ::-1]
-        sequence, finals = self._run(x, mask, initial_state)
+        sequence, finals = self._run(x, mask, initial_state)  # finals: [] without return_state
         output = sequence if self.return_sequences else sequence[:, -1]
         return [output, *finals] if self.return_state else output
 
@@ -171,7 +171,7 @@ class SimpleRNN(_RNN):
     def _run(self, x, mask, initial_state):
         (h0,) = self._states(x, initial_state, 1)
         hs = ops.SimpleRNNOp(self.activation, mask)(x, self.kernel, self.recurrent_kernel, self.bias, h0)
-        return hs, [hs[:, -1]]
+        return hs, ([hs[:, -1]] if self.return_state else [])
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation}
@@ -200,7 +200,7 @@ class LSTM(_RNN):
     def _run(self, x, mask, initial_state):
         h0, c0 = self._states(x, initial_state, 2)
         out = ops.LSTMOp(mask)(x, self.kernel, self.recurrent_kernel, self.bias, h0, c0)
-        return out[0], [out[0, :, -1], out[1, :, -1]]
+        return out[0], ([out[0, :, -1], out[1, :, -1]] if self.return_state else [])
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
@@ -236,7 +236,7 @@ class GRU(_RNN):
         (h0,) = self._states(x, initial_state, 1)
         op = ops.GRUOp(mask) if self.reset_after else ops.GRUResetBeforeOp(mask)
         hs = op(x, self.kernel, self.recurrent_kernel, self.bias, h0)
-        return hs, [hs[:, -1]]
+        return hs, ([hs[:, -1]] if self.return_state else [])
 
     def get_config(self):
         return {**super().get_config(), "reset_after": self.reset_after}

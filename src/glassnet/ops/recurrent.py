@@ -15,9 +15,14 @@ import numpy as np
 from .. import kernels
 from .. import tensor as _tensor
 from ..backend import as_strided, get_array_module
+from . import recurrent_fused as _fused
 from . import recurrent_kernels as _k
 from .function import Function
 from .workspace import empty
+
+# The largest batch for the whole-sequence kernels (measured, bench/NOTES.md: at 128 units they
+# beat the stepwise path up to here).
+SEQUENCE_KERNEL_MAX_BATCH = 8
 
 
 def _mask_at(mask, t, dtype):
@@ -68,6 +73,20 @@ class _RecurrentOp(Function):
         """True when this call runs the compiled kernels (NumPy arrays, compiled path chosen)."""
         return kernels.compiled() and isinstance(x, np.ndarray)
 
+    def _sequence_kernel(self, x):
+        """True when the whole forward loop runs in one compiled kernel (recurrent_fused.py):
+        compiled path, no graph recorded, and a batch small enough that a step's product is a
+        vector-matrix product slower through BLAS calls from Python than as plain loops."""
+        return self._compiled(x) and not self.record and x.shape[0] <= SEQUENCE_KERNEL_MAX_BATCH
+
+    def _run_sequence_kernel(self, kernel, x, rows, w, u, b, *options):
+        """Fill rows with the states by one whole-sequence kernel (recurrent_fused.py):
+        every step's x W + b first, as one product over all steps, then the loop over time."""
+        n, steps, d = x.shape
+        xw = x.reshape(n * steps, d) @ w
+        xw += b
+        kernel(rows, xw.reshape(n, steps, -1), np.ascontiguousarray(u), self._masks(steps, n, x.dtype), *options)
+
     def _masks(self, steps, n, dtype):
         """The mask as (T, N) floats, time-major (ones when there is none), for the kernels."""
         if self.mask is None:
@@ -98,6 +117,9 @@ class SimpleRNNOp(_RecurrentOp):
         units = u.shape[0]
         self.w, self.u = w, u
         rows = self._rows(x, h0)
+        if self._sequence_kernel(x):
+            self._run_sequence_kernel(_fused.simple_rnn_sequence, x, rows, w, u, b, self.activation == "relu")
+            return self._h_sequence(units)
         stacked = xp.concatenate([u, w, b[None]])
         z = xp.empty((n, units), x.dtype)
         if self.record:
@@ -188,7 +210,6 @@ class LSTMOp(_RecurrentOp):
         units = u.shape[0]
         width = units + d + 1  # the product's columns: h, x, 1
         self.w, self.u = w, u
-        stacked = xp.concatenate([u, w, b[None]])
         rows = self._rows(x, h0, tail=units)  # [h_{t-1}, x_t, 1, c_{t-1}]
         rows[0, :, width:] = c0
         if self.record:
@@ -196,8 +217,12 @@ class LSTMOp(_RecurrentOp):
             # dL/dc_{t-1} = dL/dc_t * f.
             self.factors = empty((steps, n, 4 * units), x.dtype, xp)
             self.dc_factors = empty((steps, 2, n, units), x.dtype, xp)  # o(1 - tanh(c)^2), f
-        halved = stacked * self._scale(units, x.dtype, xp)  # sigmoid(p) = (1 + tanh(p / 2)) / 2
-        (self._forward_compiled if self._compiled(x) else self._forward_reference)(rows, halved)
+        if self._sequence_kernel(x):
+            self._run_sequence_kernel(_fused.lstm_sequence, x, rows, w, u, b)
+        else:
+            halved = xp.concatenate([u, w, b[None]])
+            halved *= self._scale(units, x.dtype, xp)  # sigmoid(p) = (1 + tanh(p / 2)) / 2
+            (self._forward_compiled if self._compiled(x) else self._forward_reference)(rows, halved)
         item = rows.itemsize
         return as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
             rows[1:], (2, n, steps, units), (width * item, rows.strides[1], rows.strides[0], item))
@@ -328,6 +353,10 @@ class GRUOp(_RecurrentOp):
         if self.record:
             self.factors = empty((steps, n, 4, units), x.dtype, xp)
             self.zs = empty((steps, n, units), x.dtype, xp)
+        if self._sequence_kernel(x):
+            w_rows, u_rows, b_row = self.stacked[units:width - 1], self.stacked[:units], self.stacked[-1]
+            self._run_sequence_kernel(_fused.gru_sequence, x, rows, w_rows, u_rows, b_row)
+            return self._h_sequence(units)
         scale = xp.ones(4 * units, dtype=x.dtype)
         scale[:2 * units] = 0.5
         halved = self.stacked * scale

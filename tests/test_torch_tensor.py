@@ -196,3 +196,58 @@ def test_torch_detach_shares_storage_the_same_way():
     (ours.sum() + other.sum()).backward()
     ours_opt.step()
     np.testing.assert_array_equal(mine.data, d.numpy())
+
+
+# -- more of PyTorch's tensor methods, as compositions: values and gradients against torch ---------------------
+TORCH_METHODS = [
+    ("var", lambda t: t.var()),
+    ("var(dim, unbiased=False, keepdim)", lambda t: t.var(1, unbiased=False, keepdim=True)),
+    ("std(dim=0)", lambda t: t.std(dim=0)), ("var(correction=0)", lambda t: t.var(1, correction=0)),
+    ("permute", lambda t: t.permute(1, 0)), ("permute(tuple)", lambda t: t.permute((1, 0))), ("t", lambda t: t.t()),
+    ("clamp", lambda t: t.clamp(min=-0.5, max=0.7)), ("clamp(max)", lambda t: t.clamp(max=0.1)),
+    ("pow", lambda t: t.pow(3)), ("matmul", lambda t: t.matmul(t.t())), ("clone", lambda t: t.clone() * 2),
+    ("masked_fill", lambda t: t.masked_fill(t > 0.3, -1.0)),
+]
+
+
+@pytest.mark.parametrize("name,fn", TORCH_METHODS, ids=[m[0] for m in TORCH_METHODS])
+def test_more_torch_methods_match_values_and_gradients(name, fn):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = fn(ours), fn(theirs)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    v = np.random.default_rng(1).standard_normal(y.shape)
+    (y * Tensor(v)).sum().backward()
+    (ty * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_size_numel_dim_and_casts_outside_the_graph_like_torch():
+    x = np.array([[1.5, -2.0, np.nan], [0.0, 3.0, 4.0]], dtype=np.float32)
+    ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x)
+    assert ours.size() == tuple(theirs.size()) and ours.size(0) == theirs.size(0) and ours.size(-1) == 3
+    assert ours.size == 6 and ours.numel() == theirs.numel() and ours.dim() == theirs.dim()  # NumPy's size too
+    import copy  # noqa: PLC0415
+    assert copy.deepcopy(ours.size)(1) == 3
+    for name in ("long", "int", "bool", "isnan", "any", "all"):
+        ours_y, theirs_y = getattr(ours, name)(), getattr(theirs, name)()
+        assert not ours_y.requires_grad and ours_y.dtype == np.dtype(str(theirs_y.dtype).replace("torch.", ""))
+        np.testing.assert_array_equal(ours_y.data, theirs_y.numpy())
+    assert ours.requires_grad_(False) is ours and not ours.requires_grad
+
+
+def test_max_and_min_with_dim_give_values_and_indices_like_torch():
+    x = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    ours, theirs = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for name in ("max", "min"):
+        values, indices = getattr(ours, name)(dim=1)
+        t_values, t_indices = getattr(theirs, name)(dim=1)
+        np.testing.assert_array_equal(values.data, t_values.detach().numpy())
+        np.testing.assert_array_equal(indices.data, t_indices.numpy())
+        assert getattr(ours, name)(dim=0, keepdim=True).values.shape == (1, 3)
+        assert getattr(ours, name)(axis=1).shape == (2,)  # NumPy's axis: the values only
+    ours.max(dim=1).values.sum().backward()
+    theirs.max(dim=1).values.sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+    with pytest.raises(TypeError, match="axis or its PyTorch name dim, not both"):
+        ours.max(0, dim=1)

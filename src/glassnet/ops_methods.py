@@ -2,9 +2,13 @@
 
 Besides NumPy's names (``axis``, ``keepdims``), the methods PyTorch users reach
 for work as in PyTorch: comparisons give boolean tensors, ``argmax(dim=1)``,
-``unsqueeze``, ``view``, ``flatten`` over every axis, ``float()``, ``tolist()``.
+``unsqueeze``, ``view``, ``flatten`` over every axis, ``float()``, ``tolist()``,
+``size(dim)``, ``numel()``, ``permute``, ``clamp``, ``var``/``std`` (unbiased by default),
+``masked_fill``, ``clone()``; integer and boolean casts and ``isnan``/``any``/``all`` give
+tensors outside the graph.
 """
 import numbers
+from collections import namedtuple
 
 import numpy as np
 
@@ -59,6 +63,26 @@ def _arg(which):
     return method
 
 
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What ``max(dim=...)`` and ``min(dim=...)`` return, as PyTorch's ``torch.return_types.max``."
+
+
+def _extreme(fn, which):
+    """``max``/``min``: NumPy's with ``axis`` (the values); PyTorch's with ``dim`` (values and indices)."""
+
+    def method(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        if dim is None:
+            return fn(self, axis, keepdims or keepdim)
+        if axis is not None:
+            raise TypeError(f"{which}() takes axis or its PyTorch name dim, not both; "
+                            f"received: axis={axis}, dim={dim}")
+        index = getattr(self.data, f"arg{which}")(axis=dim, keepdims=keepdim)
+        return ValuesIndices(fn(self, dim, keepdim), new_tensor(np.asarray(index, dtype=np.int64)))
+
+    method.__name__ = which
+    return method
+
+
 def _along(fn):
     def method(self, axis=-1, *, dim=None):
         return fn(self, axis if dim is None else dim)
@@ -101,6 +125,24 @@ def _cast(dtype):
     return method
 
 
+def _variance(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """PyTorch's ``var``: over ``dim`` (all axes when None), divided by n - 1 unless ``unbiased=False``."""
+    correction = int(unbiased) if correction is None else correction
+    centred = self - F.mean(self, dim, keepdims=True)
+    n = self.size if dim is None else int(np.prod([self.shape[d] for d in np.atleast_1d(dim)]))
+    return F.sum(centred * centred, dim, keepdim) / max(n - correction, 0)
+
+
+def _outside_graph(fn):
+    """A method whose result is not differentiable (a cast to integers or booleans, a test)."""
+    return lambda self, *args: new_tensor(np.asarray(fn(self.data, *args)))
+
+
+def _requires_grad_(self, requires_grad=True):
+    self.requires_grad = bool(requires_grad)
+    return self
+
+
 def _bool(self):
     if self.size != 1:
         raise ValueError(f"the truth value of a tensor with {self.size} elements is ambiguous; "
@@ -120,7 +162,7 @@ _METHODS = {
     "__lt__": _comparison(np.less), "__le__": _comparison(np.less_equal),
     "__gt__": _comparison(np.greater), "__ge__": _comparison(np.greater_equal),
     "__bool__": _bool, "__float__": lambda self: float(self.item()), "__int__": lambda self: int(self.item()),
-    "sum": _reduction(F.sum), "mean": _reduction(F.mean), "max": F.max, "min": F.min,
+    "sum": _reduction(F.sum), "mean": _reduction(F.mean), "max": _extreme(F.max, "max"), "min": _extreme(F.min, "min"),
     "argmax": _arg("argmax"), "argmin": _arg("argmin"),
     "exp": F.exp, "log": F.log, "sqrt": F.sqrt, "abs": F.abs, "clip": F.clip,
     "reshape": F.reshape, "view": F.reshape, "transpose": F.transpose, "swapaxes": F.swapaxes,
@@ -128,6 +170,17 @@ _METHODS = {
     "float": _cast(np.float32), "double": _cast(np.float64), "tolist": lambda self: self.data.tolist(),
     "sigmoid": F.sigmoid, "tanh": F.tanh, "relu": F.relu,
     "softmax": _along(F.softmax), "log_softmax": _along(F.log_softmax),
+    # PyTorch's names for compositions of the above
+    "numel": lambda self: int(self.data.size), "dim": lambda self: self.data.ndim,
+    "permute": lambda self, *dims: F.transpose(self, *(dims[0] if len(dims) == 1 else dims)),
+    "t": lambda self: F.transpose(self), "pow": F.pow, "matmul": F.matmul,
+    "clamp": lambda self, min=None, max=None: F.clip(self, min, max),  # noqa: A002 - PyTorch's names
+    "clone": lambda self: self * 1,  # a copy in the graph, as PyTorch's clone
+    "var": _variance, "std": lambda self, *args, **kwargs: F.sqrt(_variance(self, *args, **kwargs)),
+    "masked_fill": lambda self, mask, value: F.where(mask.data if isinstance(mask, Tensor) else mask, value, self),
+    "long": _outside_graph(lambda a: a.astype(np.int64)), "int": _outside_graph(lambda a: a.astype(np.int32)),
+    "bool": _outside_graph(lambda a: a.astype(np.bool_)), "isnan": _outside_graph(np.isnan),
+    "any": _outside_graph(np.any), "all": _outside_graph(np.all), "requires_grad_": _requires_grad_,
 }
 
 for _name, _fn in _METHODS.items():

@@ -112,6 +112,26 @@ def _as_array(data, dtype=None):
     return arr
 
 
+class _Size(int):
+    """An element count that PyTorch code can call: ``t.size()`` is the shape, ``t.size(dim)`` one length.
+
+    >>> n = _Size(6, (2, 3))
+    >>> n, n + 1, n(), n(-1)
+    (6, 7, (2, 3), 3)
+    """
+
+    def __new__(cls, count, shape):
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def __reduce__(self):  # copies and pickles keep the shape (int's own would call __new__ without it)
+        return _Size, (int(self), self.shape)
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -162,7 +182,8 @@ class Tensor:
 
     @property
     def size(self):
-        return self.data.size
+        """The number of elements (NumPy's ``size``); callable as PyTorch's ``size()`` and ``size(dim)``."""
+        return _Size(self.data.size, self.data.shape)
 
     @property
     def is_leaf(self):

@@ -136,6 +136,27 @@ def test_lr_steps_like_torch_sgd():
     np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("name,hyper,torch_hyper", [("SGD", {"momentum": 0.9}, {"momentum": 0.9}),
+                                                    ("Adam", {"epsilon": 1e-8}, {"eps": 1e-8})])
+def test_param_groups_schedule_the_learning_rate_as_in_torch(name, hyper, torch_hyper):
+    w = nn.Parameter(np.array([1.0, -2.0]))
+    tw = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    opt, topt = getattr(optim, name)([w], lr=0.1, **hyper), getattr(torch.optim, name)([tw], lr=0.1, **torch_hyper)
+    for step in range(6):
+        for group, tgroup in zip(opt.param_groups, topt.param_groups):  # a hand-written step decay
+            group["lr"] = tgroup["lr"] = 0.1 * 0.5 ** (step // 2)
+        opt.zero_grad(), topt.zero_grad()
+        (w * w).sum().backward(), (tw * tw).sum().backward()
+        opt.step(), topt.step()
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-12)
+    group = opt.param_groups[0]
+    assert group["lr"] == 0.025 and group["params"] == [w] and "lr" in group and len(opt.param_groups) == 1
+    with pytest.raises(KeyError, match=r"sets 'lr' and its hyperparameters \[.*\]; received: 'betas'"):
+        group["betas"] = (0.9, 0.99)  # PyTorch's name: glassnet's are Keras's (beta_1, beta_2)
+    with pytest.raises(ValueError, match="Received: learning_rate=-1"):
+        group["lr"] = -1
+
+
 # -- state dicts ------------------------------------------------------------------------------
 def test_load_state_dict_into_a_freshly_constructed_model_builds_its_lazy_layers():
     trained = TwoLayers()

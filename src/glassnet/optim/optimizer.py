@@ -1,6 +1,7 @@
 """The Optimizer base: it owns the parameters, their state, clipping and the
 learning rate; each optimizer writes only its update rule."""
 import functools
+from collections.abc import MutableMapping
 
 import numpy as np
 
@@ -116,6 +117,11 @@ class Optimizer:
     def learning_rate(self, value):
         self._learning_rate = value if callable(value) else check_hyper(
             "learning_rate", value, 0.0, low_inclusive=False)
+
+    @property
+    def param_groups(self):
+        """PyTorch's view: one group holding every parameter, ``"lr"`` and the hyperparameters."""
+        return [ParamGroup(self)]
 
     def zero_grad(self, set_to_none=True):
         """Forget every gradient (PyTorch's default), or fill them with zeros (``set_to_none=False``)."""
@@ -246,6 +252,63 @@ class Optimizer:
 
 
 Optimizer.__init__ = _lr_alias(Optimizer.__init__)
+
+
+class ParamGroup(MutableMapping):
+    """``optimizer.param_groups[0]``: ``"params"``, ``"lr"`` and the optimizer's hyperparameters by
+    glassnet's (Keras's) names (``"momentum"``, ``"beta_1"``, ``"weight_decay"``, ...). Setting
+    ``"lr"`` or a hyperparameter changes the optimizer from its next step, as PyTorch code that
+    schedules the learning rate by hand expects (``for g in opt.param_groups: g["lr"] = 0.01``).
+
+    >>> import glassnet as gn
+    >>> opt = gn.optim.SGD(gn.nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+    >>> group = opt.param_groups[0]
+    >>> group["lr"] = 0.05
+    >>> opt.learning_rate, group["momentum"], len(group["params"])
+    (0.05, 0.9, 2)
+    """
+
+    def __init__(self, optimizer):
+        self._optimizer = optimizer
+
+    def _names(self):
+        return ["params", "lr", *self._optimizer.hyper]
+
+    def __getitem__(self, key):
+        if key == "params":
+            return self._optimizer.params
+        if key == "lr":
+            return self._optimizer.learning_rate
+        if key in self._optimizer.hyper:
+            return self._optimizer.hyper[key]
+        raise KeyError(f"{type(self._optimizer).__name__}'s parameter group has no {key!r}; its keys are "
+                       f"{self._names()}")
+
+    def __setitem__(self, key, value):
+        hyper = self._optimizer.hyper
+        if key == "lr":
+            self._optimizer.learning_rate = value
+        elif key in hyper and isinstance(hyper[key], bool):
+            if not isinstance(value, bool):
+                raise TypeError(f"{key} is True or False. Received: {key}={value!r}")
+            hyper[key] = value
+        elif key in hyper:
+            hyper[key] = check_hyper(key, value)
+        else:
+            raise KeyError(f"{type(self._optimizer).__name__}'s parameter group sets 'lr' and its hyperparameters "
+                           f"{list(hyper)}; received: {key!r}")
+
+    def __delitem__(self, key):
+        raise TypeError("a parameter group's keys cannot be removed")
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+    def __repr__(self):
+        return repr({k: (f"<{len(v)} parameters>" if k == "params" else v) for k, v in self.items()})
 
 
 def _refuse_unbuilt(optimizer, params):

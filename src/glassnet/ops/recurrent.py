@@ -200,8 +200,8 @@ class LSTMOp(_RecurrentOp):
     - While a graph is recorded, each forward step saves the factors its
       backward step needs (see _RecurrentOp); the backward loop is then four
       array operations and one product per step.
-    The compiled path keeps the product and the tanh calls and does the rest of a step in
-    two kernels (recurrent_kernels.lstm_gates, lstm_state), saving the same factors.
+    The compiled path keeps the product and does the rest of a step in one kernel
+    (recurrent_fused.lstm_step, with its own vectorised tanh), saving the same factors.
     """
 
     def forward(self, x, w, u, b, h0, c0):
@@ -281,10 +281,7 @@ class LSTMOp(_RecurrentOp):
         factors, dc_factors = self._saved("factors", z.dtype, 3), self._saved("dc_factors", z.dtype, 4)
         for t in range(steps):
             np.matmul(rows[t, :, :width], stacked, out=z)
-            np.tanh(z, out=z)
-            _k.lstm_gates(z, rows, t, units, c_new)
-            tc = np.tanh(c_new)
-            _k.lstm_state(z, rows, t, units, c_new, tc, masks, factors, dc_factors, self.record)
+            _fused.lstm_step(z, rows, t, c_new, masks, factors, dc_factors, self.record)
 
     def _backward_compiled(self, gy, u_t):
         steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]

@@ -6,8 +6,10 @@ pre-activations (backward). The per-step matrix product stays outside, one NumPy
 per step, and so do the tanh calls: NumPy's tanh is vectorised (SIMD), while a tanh or exp
 inside a Numba loop is a scalar libm call, measured ~20x slower per element (an LSTM step's
 five transcendental functions per unit took longer than the whole NumPy reference step).
-So a forward step is: product, np.tanh, kernel (gates, new cell), np.tanh, kernel (state,
-factors). The kernels only see arrays:
+So a GRU forward step is: product, np.tanh, kernel (gates, candidate), np.tanh, kernel (state,
+factors). The LSTM's forward step is the exception: one kernel after the product
+(recurrent_fused.lstm_step) with a vectorisable tanh of its own, measured 5% faster than two kernels
+and two NumPy tanh calls (bench/NOTES.md). The kernels only see arrays:
 
 - ``rows`` (T + 1, N, U + D + 1 [+ U]): rows[t] = [h_{t-1}, x_t, 1 (, c_{t-1})], as in
   recurrent.py; a forward step writes h_t (and c_t) into rows[t + 1].
@@ -22,55 +24,6 @@ keeps float32 arithmetic in float32 (a bare ``1`` would promote it to float64).
 import numpy as np
 
 from .. import kernels
-
-
-@kernels.jit()
-def lstm_gates(z, rows, t, units, c_new):
-    """Gate values and the new cell, from z = tanh of the step's pre-activations.
-
-    z (N, 4U) holds tanh(p / 2) on the sigmoid gates i, f, o (their weights were halved:
-    sigmoid(p) = (1 + tanh(p / 2)) / 2) and tanh(p) on g; it is overwritten by the gate
-    values i, f, g, o. c_new = f c_prev + i g (before the mask's carry).
-    """
-    half = z.dtype.type(0.5)
-    n = z.shape[0]
-    width = rows.shape[2] - units  # the c columns start here
-    for s in range(n):
-        for k in range(units):
-            i = half + half * z[s, k]
-            f = half + half * z[s, units + k]
-            g = z[s, 2 * units + k]
-            z[s, k], z[s, units + k] = i, f
-            z[s, 3 * units + k] = half + half * z[s, 3 * units + k]
-            c_new[s, k] = f * rows[t, s, width + k] + i * g
-
-
-@kernels.jit()
-def lstm_state(z, rows, t, units, c_new, tc, masks, factors, dc_factors, record):
-    """h = o tanh(c) and c into rows[t + 1] (a masked row keeps its state), from the gate
-    values z (N, 4U) = (i, f, g, o), c_new and tc = tanh(c_new).
-
-    Factors (the reference's): dL/dz = factors * (dc, dc, dc, dh) with
-    factors = (i(1-i) g, f(1-f) c_prev, (1-g^2) i, o(1-o) tanh(c)), and
-    dc_factors = (o (1 - tanh(c)^2), f) for dL/dc_t and dL/dc_{t-1}.
-    """
-    one = z.dtype.type(1)
-    n = z.shape[0]
-    width = rows.shape[2] - units
-    for s in range(n):
-        m = masks[t, s]
-        for k in range(units):
-            i, f, g, o = z[s, k], z[s, units + k], z[s, 2 * units + k], z[s, 3 * units + k]
-            c_prev, h_prev, c = rows[t, s, width + k], rows[t, s, k], c_new[s, k]
-            rows[t + 1, s, k] = m * (o * tc[s, k]) + (one - m) * h_prev
-            rows[t + 1, s, width + k] = m * c + (one - m) * c_prev
-            if record:
-                factors[t, s, k] = i * (one - i) * g
-                factors[t, s, units + k] = f * (one - f) * c_prev
-                factors[t, s, 2 * units + k] = (one - g * g) * i
-                factors[t, s, 3 * units + k] = o * (one - o) * tc[s, k]
-                dc_factors[t, 0, s, k] = o * (one - tc[s, k] * tc[s, k])
-                dc_factors[t, 1, s, k] = f
 
 
 @kernels.jit()

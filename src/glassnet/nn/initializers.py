@@ -48,17 +48,28 @@ class placeholders:
 
 
 class Initializer:
-    """Base class; subclasses define ``draw(shape, rng)`` in float64."""
+    """Base class; subclasses define ``draw(shape, rng)`` in float64.
+
+    ``seed`` (Keras's argument, on every random initializer): draw from this seed instead of the
+    layer's generator, the same values at every call, as Keras's seeded initializers.
+    """
+
+    seed = None
 
     def __call__(self, shape, rng=None, dtype=DEFAULT_DTYPE):
         from ..random import make_rng  # noqa: PLC0415
 
         if _placeholders.on:
             return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), tuple(shape), (0,) * len(shape))
-        return np.ascontiguousarray(self.draw(tuple(shape), make_rng(rng)), dtype=dtype)
+        rng = make_rng(self.seed if self.seed is not None else rng)
+        return np.ascontiguousarray(self.draw(tuple(shape), rng), dtype=dtype)
 
     def draw(self, shape, rng):
         raise NotImplementedError
+
+    def get_config(self):
+        """The arguments that make this initializer again (saved in model files)."""
+        return dict(vars(self))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -88,8 +99,8 @@ class Constant(Initializer):
 
 @INITIALIZERS.register("random_normal")
 class RandomNormal(Initializer):
-    def __init__(self, mean=0.0, stddev=0.05):
-        self.mean, self.stddev = mean, stddev
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def draw(self, shape, rng):
         return rng.normal(self.mean, self.stddev, shape)
@@ -97,8 +108,8 @@ class RandomNormal(Initializer):
 
 @INITIALIZERS.register("random_uniform")
 class RandomUniform(Initializer):
-    def __init__(self, minval=-0.05, maxval=0.05):
-        self.minval, self.maxval = minval, maxval
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
 
     def draw(self, shape, rng):
         return rng.uniform(self.minval, self.maxval, shape)
@@ -111,12 +122,12 @@ class VarianceScaling(Initializer):
     plain normal, as in PyTorch's ``xavier_normal_``/``kaiming_normal_``.
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="normal"):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="normal", seed=None):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg'; received: mode={mode!r}")
         if distribution not in ("normal", "uniform"):
             raise ValueError(f"distribution must be 'normal' or 'uniform'; received: distribution={distribution!r}")
-        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
     def draw(self, shape, rng):
         fan_in, fan_out = fans(shape)
@@ -131,8 +142,11 @@ class VarianceScaling(Initializer):
 def _variance_scaling(name, scale, mode, distribution):
     @INITIALIZERS.register(name)
     class Named(VarianceScaling):
-        def __init__(self):
-            super().__init__(scale, mode, distribution)
+        def __init__(self, seed=None):
+            super().__init__(scale, mode, distribution, seed)
+
+        def get_config(self):
+            return {"seed": self.seed}
 
     Named.__name__ = Named.__qualname__ = "".join(p.capitalize() for p in name.split("_"))
     Named.__doc__ = f"VarianceScaling(scale={scale}, mode={mode!r}, distribution={distribution!r})."
@@ -154,8 +168,8 @@ for _alias, _target in [("xavier_uniform", "glorot_uniform"), ("xavier_normal", 
 class Orthogonal(Initializer):
     """A (semi-)orthogonal matrix from the QR decomposition of a normal draw."""
 
-    def __init__(self, gain=1.0):
-        self.gain = gain
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
 
     def draw(self, shape, rng):
         if len(shape) < 2:
@@ -173,6 +187,10 @@ def get(identifier):
     """An initializer from a name, an Initializer, or a callable ``(shape, rng, dtype)``."""
     if isinstance(identifier, str):
         return INITIALIZERS.get(identifier)()
+    if isinstance(identifier, dict):  # the saved form: {"name": "random_normal", "stddev": 0.1, ...}
+        config = dict(identifier)
+        return INITIALIZERS.get(config.pop("name"))(**config)
     if callable(identifier):
         return identifier
-    raise TypeError(f"initializer must be a name or a callable; received: {identifier!r}")
+    raise TypeError(f"initializer must be a name, a dict of a name and arguments, or a callable; "
+                    f"received: {identifier!r}")

@@ -160,13 +160,14 @@ class Layer(Module):
 
 
 def _serialize(obj, registry):
-    """A JSON form of an initializer or a regularizer given as a name or an object."""
-    if obj is None or isinstance(obj, str):
+    """A JSON form of an initializer or a regularizer given as a name or an object (a dict is
+    already that form: a layer loaded from a file holds it)."""
+    if obj is None or isinstance(obj, (str, dict)):
         return obj
     name = registry.name_of(obj)
     if name is None:
         raise ValueError(f"{obj!r} is not a registered object and cannot be saved")
-    return {"name": name, **vars(obj)}
+    return {"name": name, **(obj.get_config() if hasattr(obj, "get_config") else vars(obj))}
 
 
 @LAYERS.register("Dense")

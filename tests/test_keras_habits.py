@@ -197,3 +197,46 @@ def test_initializer_objects_take_keras_seed_and_survive_save_and_load(tmp_path)
     assert same.layers[0].get_config()["kernel_initializer"] == {"name": "he_normal", "seed": 7}
     same.save(tmp_path / "again.gnet")  # a loaded model saves again (its layers hold the saved forms)
     np.testing.assert_array_equal(gn.load_model(tmp_path / "again.gnet").predict(x), a.predict(x))
+
+
+def test_subclassed_model_with_keras_call_and_training_argument():
+    seen = []
+
+    class Classifier(gn.Model):  # Keras's subclassing: call(inputs, training=False)
+        def __init__(self):
+            super().__init__(seed=0)
+            self.hidden = layers.Dense(16, activation="relu")
+            self.dropout = layers.Dropout(0.5)
+            self.out = layers.Dense(3, activation="softmax")
+
+        def call(self, inputs, training=False):
+            seen.append(training)
+            return self.out(self.dropout(self.hidden(inputs), training=training))
+
+    model, (x, y) = Classifier(), data(32)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    assert seen[-2:] == [True, True]  # fit's steps: training=True, as Keras passes it
+    seen.clear()
+    model.predict(x, verbose=0)
+    assert seen == [False]
+    assert not np.array_equal(model(x, training=True).data, model(x, training=True).data)  # dropout draws
+    np.testing.assert_array_equal(model(x, training=False).data, model.predict(x, verbose=0))
+    dropout = layers.Dropout(0.5, seed=0)
+    np.testing.assert_array_equal(dropout(np.ones((2, 8)), training=False).data, np.ones((2, 8)))
+    with gn.nn.module.evaluating():  # training=True lifts inference mode for that call only
+        assert (dropout(np.ones((4, 8)), training=True).data == 0).any()
+        assert (dropout(np.ones((4, 8))).data == 1).all()
+
+
+def test_get_layer_and_weights_lists_as_in_keras():
+    model = small_model()
+    model.layers[0].trainable = False
+    assert model.get_layer("batch_normalization") is model.layers[1] and model.get_layer(index=2) is model.layers[2]
+    with pytest.raises(ValueError, match=r"no layer named 'conv'; the model's layers are \['dense', "):
+        model.get_layer("conv")
+    # Dense(5) frozen: kernel, bias; BatchNormalization: gamma, beta trainable, moving statistics not; Dense(3)
+    assert [w.name for w in model.layers[1].weights] == ["gamma", "beta", "moving_mean", "moving_variance"]
+    assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 4
+    assert sum(w.size for w in model.non_trainable_weights) == 35 and len(model.weights) == 8
+    assert [type(m).__name__ for m in model.children()] == ["Dense", "BatchNormalization", "Dense"]

@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as TF
 
 import glassnet as gn
+import glassnet.nn.functional as GF
 from glassnet import Tensor, nn
 
 N, C = 6, 4
@@ -160,3 +162,38 @@ def test_label_smoothing_reaches_the_fused_softmax_of_a_sequential_and_its_file(
     assert np.isclose(model.fit(x, y, epochs=1, batch_size=30, verbose=0).history["loss"][0], expected, rtol=1e-5)
     model.save(tmp_path / "m.gnet")
     assert gn.models.load_model(tmp_path / "m.gnet").loss.label_smoothing == 0.3
+
+
+# -- torch.nn.functional's names: import glassnet.nn.functional as F -----------------------------------
+def _functional_cases():
+    rng = np.random.default_rng(4)
+    logits, labels = rng.standard_normal((5, 3)), np.array([0, 2, 1, 1, 0])
+    probs, bits = 1 / (1 + np.exp(-logits)), (rng.random((5, 3)) > 0.5).astype(np.float64)
+    w, b = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    return [
+        ("cross_entropy", lambda F, x: F.cross_entropy(x, tensor_of(F, labels), label_smoothing=0.1), logits),
+        ("nll_loss", lambda F, x: F.nll_loss(F.log_softmax(x, dim=1), tensor_of(F, labels)), logits),
+        ("mse_loss", lambda F, x: F.mse_loss(x, tensor_of(F, bits), reduction="sum"), logits),
+        ("l1_loss", lambda F, x: F.l1_loss(x, tensor_of(F, bits)), logits),
+        ("binary_cross_entropy", lambda F, x: F.binary_cross_entropy(F.sigmoid(x), tensor_of(F, bits)), logits),
+        ("bce_with_logits", lambda F, x: F.binary_cross_entropy_with_logits(x, tensor_of(F, bits)), logits),
+        ("softmax_dim0", lambda F, x: F.softmax(x, dim=0), probs),
+        ("leaky_relu", lambda F, x: F.leaky_relu(x, negative_slope=0.2), logits),
+        ("elu_relu_tanh", lambda F, x: F.elu(x) + F.relu(x) * F.tanh(x), logits),
+        ("linear", lambda F, x: F.linear(x, tensor_of(F, w), tensor_of(F, b)), logits),
+    ]
+
+
+def tensor_of(F, a):
+    return torch.tensor(a) if F is TF else gn.Tensor(a)
+
+
+@pytest.mark.parametrize("name,fn,x", _functional_cases(), ids=[c[0] for c in _functional_cases()])
+def test_nn_functional_matches_torch(name, fn, x):
+    ours, theirs = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = fn(GF, ours), fn(TF, theirs)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    v = np.random.default_rng(5).standard_normal(y.shape)
+    (y * gn.Tensor(v)).sum().backward()
+    (ty * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)

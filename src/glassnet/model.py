@@ -24,6 +24,7 @@ from .nn.module import evaluating, sum_penalties
 from .nn.symbolic import concrete, is_symbolic
 from .ops.function import new_tensor
 from .random import make_rng
+from .summary import layer_names, snake_case
 from .tensor import Tensor, no_grad
 
 
@@ -429,6 +430,22 @@ class Model(Layer):
                 lookup[cls] = weight
         weights = lookup[labels]
         return weights if sample_weight is None else weights * sample_weight
+
+    def get_layer(self, name=None, index=None):
+        """Keras's: a layer by its name (as ``summary()`` shows it) or by its index in ``layers``.
+
+        Raises:
+            ValueError: neither or both given, or no layer of that name (the message lists the names).
+        """
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer takes a name or an index. Received: name={name!r}, index={index!r}")
+        layers = list(getattr(self, "layers", None) or (m for m in self.children() if isinstance(m, Layer)))
+        if index is not None:
+            return layers[index]
+        names = layer_names(layers, lambda layer: snake_case(type(layer).__name__))
+        if name not in names:
+            raise ValueError(f"no layer named {name!r}; the model's layers are {names}")
+        return layers[names.index(name)]
 
     # -- evaluation -------------------------------------------------------------------
     def evaluate(self, x, y, batch_size=32, sample_weight=None, verbose=0, return_dict=False):

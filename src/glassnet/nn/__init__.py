@@ -1,5 +1,5 @@
 """Modules, layers, activations, losses, initializers and regularizers."""
-from . import activations, initializers, losses, regularizers
+from . import activations, functional, initializers, losses, regularizers
 from .layers import (ELU, GELU, LAYERS, SELU, Activation, Dense, Dropout, Flatten, HardSigmoid, Layer,
                      LeakyReLU, Linear, LogSoftmax, Maxout, ReLU, ReLU6, Rescaling, Sigmoid, SiLU, Softmax, Softplus,
                      Softsign, Swish, Tanh)
@@ -26,7 +26,7 @@ __all__ = [
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge",
     "MulticlassHinge", "KLDivergence", "L1", "L2", "L1L2",
     "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss",
-    "activations", "initializers", "losses", "regularizers", "Buffer",
+    "activations", "functional", "initializers", "losses", "regularizers", "Buffer",
     "Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "UpSampling2D", "Reshape", "BatchNormalization", "LayerNormalization", "Embedding",

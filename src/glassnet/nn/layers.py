@@ -4,6 +4,7 @@ Shapes are batch-first: a Dense layer maps (batch, ..., in_features) to
 (batch, ..., units). Kernels are stored (in_features, units), as in Keras.
 """
 import functools
+import inspect
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ..random import make_rng
 from ..registry import Registry
 from ..tensor import Tensor, no_grad
 from . import activations, initializers, regularizers
-from .module import Module, Parameter, evaluating
+from .module import Module, Parameter, evaluating, training_mode
 from .symbolic import call_symbolic, is_symbolic
 
 LAYERS = Registry("layer")
@@ -62,11 +63,25 @@ class Layer(Module):
     """
 
     input_shape_hint = None  # one sample's shape, when the constructor was told it
+    _forward_takes_training = False
 
     def __init_subclass__(cls, **kwargs):
         """Every layer's constructor takes ``input_shape=``; every ``build`` marks the layer built
-        (a Keras user's ``layer.build(shape)`` is not undone by the first call)."""
+        (a Keras user's ``layer.build(shape)`` is not undone by the first call). A subclass may
+        write Keras's ``call(inputs, training=None)`` instead of ``forward``."""
         super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            cls.forward = cls.__dict__["call"]
+        cls._forward_takes_training = "training" in inspect.signature(cls.forward).parameters
+        if cls._forward_takes_training and "forward" in cls.__dict__:
+            forward = cls.__dict__["forward"]
+
+            @functools.wraps(forward)
+            def forward_in_mode(self, *args, training=None, **kw):
+                # NOTE: as Keras, training left out is the mode of the moment: True in fit, False in predict
+                return forward(self, *args, training=self.training if training is None else training, **kw)
+
+            cls.forward = forward_in_mode
         init, build = cls.__dict__.get("__init__"), cls.__dict__.get("build")
         if init is not None:
             @functools.wraps(init)
@@ -93,6 +108,17 @@ class Layer(Module):
     def __call__(self, x, *args, **kwargs):
         if is_symbolic(x):
             return call_symbolic(self, x, kwargs)
+        # Keras's training= switches dropout and batch statistics for this call; a forward (or call)
+        # that names training receives it as well
+        training = None
+        if kwargs and "training" in kwargs:
+            training = kwargs["training"] if self._forward_takes_training else kwargs.pop("training")
+        if training is not None:
+            with training_mode(training):
+                return self._call(x, args, kwargs)
+        return self._call(x, args, kwargs)
+
+    def _call(self, x, args, kwargs):
         x = self._as_input(x)
         if not self.built:
             self.build(_shape_of(x))
@@ -135,6 +161,22 @@ class Layer(Module):
     def get_config(self):
         """The constructor arguments that rebuild this layer (JSON-serialisable)."""
         return {"name": self.name}
+
+    @property
+    def trainable_weights(self):
+        """Keras's: the parameters an optimizer updates (none of a layer set ``trainable = False``)."""
+        return list(self.trainable_parameters())
+
+    @property
+    def non_trainable_weights(self):
+        """Keras's: frozen parameters, then buffers (batch normalization's moving statistics)."""
+        trainable = {id(p) for p in self.trainable_parameters()}
+        return [p for p in self.parameters() if id(p) not in trainable] + [b for _, b in self.named_buffers()]
+
+    @property
+    def weights(self):
+        """Keras's: the weight tensors, trainable ones first, as ``trainable_weights + non_trainable_weights``."""
+        return self.trainable_weights + self.non_trainable_weights
 
     def get_weights(self):
         """Copies of the weight arrays: parameters, then buffers (moving statistics), as Keras orders them."""

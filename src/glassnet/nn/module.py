@@ -75,6 +75,22 @@ class evaluating:
         _evaluating.on = self.previous
 
 
+class training_mode:
+    """Keras's per-call switch, ``layer(x, training=False)`` or ``training=True``, in the calling
+    thread only: ``False`` is :class:`evaluating`; ``True`` lifts an enclosing ``evaluating`` for the
+    call (a module switched off by ``eval()`` stays off)."""
+
+    def __init__(self, training):
+        self.training = bool(training)
+
+    def __enter__(self):
+        self.previous, _evaluating.on = _evaluating.on, not self.training
+        return self
+
+    def __exit__(self, *exc):
+        _evaluating.on = self.previous
+
+
 class Module:
     """Base class of layers and models.
 
@@ -135,6 +151,10 @@ class Module:
         yield prefix, self
         for name, child in self.named_children():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def children(self):
+        """The modules directly below this one (PyTorch's), in the order assigned."""
+        return (child for _, child in self.named_children())
 
     def modules(self):
         """This module and every module below it, depth first."""

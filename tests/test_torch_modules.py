@@ -254,6 +254,14 @@ def test_a_resumed_run_equals_an_uninterrupted_one_with_or_without_fit_seed(tmp_
         assert k == k2 and np.array_equal(v, v2), k
 
 
+def test_manual_seed_is_set_seed_under_pytorchs_name():
+    gn.manual_seed(3)
+    first = nn.Linear(4, 2).kernel.data.copy()
+    gn.manual_seed(3)
+    np.testing.assert_array_equal(nn.Linear(4, 2).kernel.data, first)
+    assert not np.array_equal(nn.Linear(4, 2).kernel.data, first)
+
+
 def test_zero_grad_sets_to_none_or_to_zeros_as_pytorch():
     net = gn.Sequential(nn.Linear(2, 2), seed=0)
     opt = optim.SGD(net.parameters(), lr=0.1)

@@ -16,6 +16,7 @@ from .random import set_seed
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 nn.Sequential = Sequential  # NOTE: PyTorch's nn.Sequential; the class lives above nn, in sequential.py
+manual_seed = set_seed  # PyTorch's name: seeds the calling thread's generator
 
 __version__ = "0.1.0"
 
@@ -23,7 +24,7 @@ __all__ = [
     "Tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck", "set_seed",
     "concatenate", "stack", "pad", "where", "functional", "metrics", "nn", "optim", "random",
     "callbacks", "datasets", "ModelFileError", "pictures", "plot", "Model", "Sequential", "Functional", "Input",
-    "load_model", "explain", "save", "load", "data",
+    "load_model", "explain", "save", "load", "data", "manual_seed",
     "activations", "initializers", "layers", "losses", "models", "optimizers", "regularizers", "utils",
     "__version__",
 ]

@@ -240,3 +240,13 @@ def test_get_layer_and_weights_lists_as_in_keras():
     assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 4
     assert sum(w.size for w in model.non_trainable_weights) == 35 and len(model.weights) == 8
     assert [type(m).__name__ for m in model.children()] == ["Dense", "BatchNormalization", "Dense"]
+
+
+def test_input_and_output_shapes_as_in_keras():
+    model = gn.Sequential([gn.Input((None,)), layers.Embedding(10, 4), layers.LSTM(3)])
+    assert model.input_shape == (None, None) and model.output_shape == (None, 3)
+    image, ink = gn.Input((8, 8, 1)), gn.Input((1,))
+    two = gn.Model([image, ink], [layers.Dense(2)(layers.Flatten()(image)), layers.Dense(1)(ink)])
+    assert two.input_shape == [(None, 8, 8, 1), (None, 1)] and two.output_shape == [(None, 2), (None, 1)]
+    with pytest.raises(ValueError, match="input_shape needs a built model"):
+        gn.Sequential([layers.Dense(2)]).input_shape  # noqa: B018

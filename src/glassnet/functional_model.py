@@ -262,6 +262,18 @@ class Functional(Model, functional=True):
         return None
 
     # -- display and saving ------------------------------------------------------------
+    @property
+    def input_shape(self):
+        """Keras's: the input's shape, batch axis None (a list of shapes for several inputs)."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if self._single_input else shapes
+
+    @property
+    def output_shape(self):
+        """Keras's: the output's shape, batch axis None (a list of shapes for several outputs)."""
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if self._single_output else shapes
+
     def summary(self, print_fn=print):
         """Print a table of the layers with their output shapes, parameter counts and the
         layers each one reads ("Connected to"), then the parameter totals.

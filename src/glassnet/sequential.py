@@ -159,20 +159,39 @@ class Sequential(Model):
         Returns:
             The table as a string.
         """
+        names = layer_names(self.layers, lambda layer: snake_case(type(layer).__name__))
+        rows = [(f"{name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}")
+                for name, layer, shape in zip(names, self.layers, self._output_shapes("summary()"))]
+        return summary_table(self, "sequential", ("Layer (type)", "Output Shape", "Param #"), rows, print_fn)
+
+    def _output_shapes(self, what):
+        """Each layer's output shape, batch axis None, from zeros run through the layers."""
         if not self.built:
-            raise ValueError("summary() needs a built model: call model.build((None, *input_shape)), fit it, "
+            raise ValueError(f"{what} needs a built model: call model.build((None, *input_shape)), fit it, "
                              "or start with gn.Input(shape) or input_shape= on the first layer")
         # NOTE: sizes left open (None) are probed with two lengths; an output size that follows them stays None
         x, x2 = (Tensor(np.zeros((1, *concrete(self._input_shape, size)), dtype=self.dtype)) for size in OPEN_SIZES)
-        rows = []
+        shapes = []
         with evaluating(), no_grad():  # no dropout draw, no moving-statistics update
-            names = layer_names(self.layers, lambda layer: snake_case(type(layer).__name__))
-            for name, layer in zip(names, self.layers):
+            for layer in self.layers:
                 x, x2 = layer(x), (layer(x2) if None in self._input_shape else None)
                 shape = x.shape[1:] if x2 is None else tuple(a if a == b else None for a, b in zip(x.shape[1:],
                                                                                                    x2.shape[1:]))
-                rows.append((f"{name} ({type(layer).__name__})", str((None, *shape)), f"{layer.count_params():,}"))
-        return summary_table(self, "sequential", ("Layer (type)", "Output Shape", "Param #"), rows, print_fn)
+                shapes.append((None, *shape))
+        return shapes
+
+    @property
+    def input_shape(self):
+        """Keras's: one batch's input shape, the batch axis None (a built model only)."""
+        if not self.built:
+            raise ValueError("input_shape needs a built model: call model.build((None, *input_shape)), fit it, "
+                             "or start with gn.Input(shape) or input_shape= on the first layer")
+        return (None, *self._input_shape)
+
+    @property
+    def output_shape(self):
+        """Keras's: the last layer's output shape, the batch axis None (a built model only)."""
+        return self._output_shapes("output_shape")[-1]
 
     def get_config(self):
         from .nn.layers import LAYERS  # noqa: PLC0415

@@ -90,7 +90,9 @@ def add_product(h, u, z):
 @kernels.jit(**_VECTOR)
 def preactivations(rows, xw, u, t, z):
     """z (N, G) = x_t W + b + h_{t-1} U for every row of the batch at step t."""
-    z[:] = xw[:, t]
+    for s in range(z.shape[0]):  # loops, not z[:] = xw[:, t]: array expressions compile slowly (6 s)
+        for j in range(z.shape[1]):
+            z[s, j] = xw[s, t, j]
     add_product(rows[t, :, :u.shape[0]], u, z)
 
 
@@ -107,8 +109,10 @@ def lstm_sequence(rows, xw, u, masks):
         preactivations(rows, xw, u, t, z)
         for s in range(n):
             zs, m = z[s], masks[t, s]
-            zs[:2 * units] *= half  # sigmoid(p) = (1 + tanh(p / 2)) / 2 on i, f, o
-            zs[3 * units:] *= half
+            for k in range(units):  # sigmoid(p) = (1 + tanh(p / 2)) / 2 on i, f, o
+                zs[k] *= half
+                zs[units + k] *= half
+                zs[3 * units + k] *= half
             tanh_inplace(zs)
             for k in range(units):
                 i, f, g = half + half * zs[k], half + half * zs[units + k], zs[2 * units + k]
@@ -168,7 +172,8 @@ def gru_sequence(rows, xw, u, masks):
         preactivations(rows, xw, u, t, p)
         for s in range(n):
             ps, m = p[s], masks[t, s]
-            ps[:2 * units] *= half  # sigmoid(p) = (1 + tanh(p / 2)) / 2 on z, r
+            for k in range(2 * units):  # sigmoid(p) = (1 + tanh(p / 2)) / 2 on z, r
+                ps[k] *= half
             tanh_inplace(ps[:2 * units])
             for k in range(units):
                 r = half + half * ps[units + k]

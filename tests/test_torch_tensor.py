@@ -229,8 +229,10 @@ def test_size_numel_dim_and_casts_outside_the_graph_like_torch():
     assert ours.size == 6 and ours.numel() == theirs.numel() and ours.dim() == theirs.dim()  # NumPy's size too
     import copy  # noqa: PLC0415
     assert copy.deepcopy(ours.size)(1) == 3
+    finite, t_finite = Tensor(np.nan_to_num(x), requires_grad=True), torch.tensor(np.nan_to_num(x))
     for name in ("long", "int", "bool", "isnan", "any", "all"):
-        ours_y, theirs_y = getattr(ours, name)(), getattr(theirs, name)()
+        ours_y, theirs_y = ((ours, theirs) if name == "isnan" else (finite, t_finite))
+        ours_y, theirs_y = getattr(ours_y, name)(), getattr(theirs_y, name)()
         assert not ours_y.requires_grad and ours_y.dtype == np.dtype(str(theirs_y.dtype).replace("torch.", ""))
         np.testing.assert_array_equal(ours_y.data, theirs_y.numpy())
     assert ours.requires_grad_(False) is ours and not ours.requires_grad

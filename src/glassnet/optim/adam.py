@@ -15,16 +15,18 @@ from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
 @kernels.jit(parallel=True)
-def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, shrink, amsgrad):
+def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, shrink, amsgrad, rest_1, rest_2):
     """One pass of Adam over every element (the NumPy reference makes about eleven).
 
     lr and epsilon come with the bias corrections folded in, as in ``Adam.update``; ``shrink``
-    is AdamW's decoupled ``1 - lr * weight_decay`` (1 for Adam), ``weight_decay`` Adam's coupled one.
+    is AdamW's decoupled ``1 - lr * weight_decay`` (1 for Adam), ``weight_decay`` Adam's coupled one;
+    ``rest_1``, ``rest_2`` are ``1 - beta_1``, ``1 - beta_2`` (passed in w's dtype, as every scalar,
+    so the arithmetic stays in w's dtype: an integer 1 would promote float32 to float64).
     """
     for i in prange(w.size):
         g_i = g[i] + weight_decay * w[i]
-        m[i] = beta_1 * m[i] + (1 - beta_1) * g_i
-        v[i] = beta_2 * v[i] + (1 - beta_2) * g_i * g_i
+        m[i] = beta_1 * m[i] + rest_1 * g_i
+        v[i] = beta_2 * v[i] + rest_2 * g_i * g_i
         v_i = v[i]
         if amsgrad:
             v_max[i] = max(v_max[i], v_i)
@@ -93,9 +95,9 @@ class Adam(Optimizer):
         if views is not None:
             decay = h["weight_decay"]
             shrink, coupled = (1 - lr * decay, 0.0) if self.decoupled else (1.0, decay)
-            scalars = (lr * root / (1 - h["beta_1"] ** t), h["beta_1"], h["beta_2"], h["epsilon"] * root,
-                       coupled, shrink)
-            _adam_kernel(*views, *scalars, h["amsgrad"])
+            scalars = self.typed(w, lr * root / (1 - h["beta_1"] ** t), h["beta_1"], h["beta_2"],
+                                 h["epsilon"] * root, coupled, shrink)
+            _adam_kernel(*views, *scalars, h["amsgrad"], *self.typed(w, 1 - h["beta_1"], 1 - h["beta_2"]))
             return
         if self.decoupled:
             w *= 1 - lr * h["weight_decay"]

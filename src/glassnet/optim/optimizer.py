@@ -165,7 +165,7 @@ class Optimizer:
 
     def fused(self, w, g, *state):
         """``w``, ``g`` and the state arrays as 1-D views for a compiled kernel (which computes
-        in float64 and rounds what it stores); ``None`` where the NumPy reference should run (kernels
+        in w's dtype, given its scalars through ``typed``); ``None`` where the NumPy reference should run (kernels
         switched off, a small buffer, an array a 1-D view cannot alias)."""
         if w.size < self.compiled_min_size or not kernels.compiled() or not on_host(w, g):
             return None
@@ -173,6 +173,13 @@ class Optimizer:
             return None
         g = np.ascontiguousarray(g, dtype=w.dtype)
         return [a.reshape(-1) for a in (w, g, *state)]
+
+    @staticmethod
+    def typed(w, *scalars):
+        """``scalars`` as numbers of ``w``'s dtype: a compiled kernel given Python floats computes
+        float32 arrays in float64, 2-3x slower (Adam over 1.86 M parameters: 6.8 against 2.7 ms)."""
+        kind = w.dtype.type
+        return tuple(kind(s) for s in scalars)
 
     def _move_state(self, xp):
         """Move the state arrays to the device of array module ``xp`` (``Model.to`` calls this)."""

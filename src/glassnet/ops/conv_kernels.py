@@ -1,0 +1,177 @@
+"""Compiled convolution and pooling passes (Numba), beside their NumPy reference in conv.py.
+
+All arrays are channels-last: x (N, H, W, C). A window's cell (i, j) at output position
+(p, q) reads x[s, p * sh + i * dh - pt, q * sw + j * dw - pl, ch], where (pt, pl) is the
+"same" padding before the first row and column; cells outside x read 0 (convolution), -inf
+(max pooling) or are not counted (average pooling). The kernels test the bounds instead of
+reading a padded copy of x, so no padded array is made. Each kernel loops over the samples
+with ``prange``: samples never share an output cell, so the overlapping windows of one
+sample are added by one thread, in the reference's order.
+
+- ``im2col``: the columns of the convolution's product, one row per output position,
+  ``cols[(s, p, q), (i, j, ch)] = x[s, r, col, ch]`` and a last column of ones (the bias row).
+- ``col2im_add``: its adjoint, gx[s, r, col, ch] += gcols[(s, p, q), (i, j, ch)].
+- ``max_pool`` / ``max_pool_backward``: the window's maximum and the offset of its first
+  maximum (NaN propagates, as with np.maximum); backward routes gy to that cell.
+- ``avg_pool`` / ``avg_pool_backward``: the mean of the window's cells inside x, and gy
+  divided by that count, spread over them.
+"""
+import numpy as np
+
+from .. import kernels
+from ..kernels import prange
+
+
+@kernels.jit(parallel=True)
+def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols):
+    """cols (N * OH * OW, KH * KW * C [+ 1]): every receptive field of x as a row (zeros outside
+    x), and 1 in the last column when cols has one more column than KH * KW * C."""
+    n, h, w, c = x.shape
+    k = kh * kw * c
+    zero, one = cols.dtype.type(0), cols.dtype.type(1)
+    for s in prange(n):
+        for p in range(oh):
+            for q in range(ow):
+                row = (s * oh + p) * ow + q
+                for i in range(kh):
+                    r = p * sh + i * dh - pt
+                    for j in range(kw):
+                        col = q * sw + j * dw - pl
+                        base = (i * kw + j) * c
+                        if 0 <= r < h and 0 <= col < w:
+                            for ch in range(c):
+                                cols[row, base + ch] = x[s, r, col, ch]
+                        else:
+                            for ch in range(c):
+                                cols[row, base + ch] = zero
+                if cols.shape[1] > k:
+                    cols[row, k] = one
+
+
+@kernels.jit(parallel=True)
+def col2im_add(gcols, first, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, gx):
+    """gx[s] += the adjoint of im2col for samples first, first + 1, ... whose rows gcols
+    (m * OH * OW, KH * KW * C) holds; a cell outside x (padding) is dropped."""
+    _, h, w, c = gx.shape
+    for t in prange(gcols.shape[0] // (oh * ow)):
+        s = first + t
+        for p in range(oh):
+            for q in range(ow):
+                row = (t * oh + p) * ow + q
+                for i in range(kh):
+                    r = p * sh + i * dh - pt
+                    if r < 0 or r >= h:
+                        continue
+                    for j in range(kw):
+                        col = q * sw + j * dw - pl
+                        if 0 <= col < w:
+                            base = (i * kw + j) * c
+                            for ch in range(c):
+                                gx[s, r, col, ch] += gcols[row, base + ch]
+
+
+@kernels.jit(parallel=True)
+def max_pool(x, ph, pw, sh, sw, pt, pl, y, arg):
+    """y[s, p, q, ch] = the maximum of the window, arg = the window offset k = i * PW + j of its
+    first maximum (a cell outside x counts as -inf; a NaN is kept once seen, as np.maximum does)."""
+    n, h, w, c = x.shape
+    _, oh, ow, _ = y.shape
+    low = -np.inf
+    for s in prange(n):
+        for p in range(oh):
+            for q in range(ow):
+                for ch in range(c):
+                    y[s, p, q, ch] = low
+                    arg[s, p, q, ch] = 0
+                for i in range(ph):
+                    r = p * sh + i - pt
+                    for j in range(pw):
+                        col = q * sw + j - pl
+                        if r < 0 or r >= h or col < 0 or col >= w:
+                            continue
+                        k = arg.dtype.type(i * pw + j)  # (arg's type: a narrowing select would not vectorise)
+                        for ch in range(c):  # selects, not branches: the channel loop vectorises
+                            v, best = x[s, r, col, ch], y[s, p, q, ch]
+                            better = v > best
+                            # a NaN v is kept (v != v); a NaN best stays, as nothing compares greater
+                            y[s, p, q, ch] = v if better or v != v else best
+                            arg[s, p, q, ch] = k if better else arg[s, p, q, ch]
+
+
+@kernels.jit(parallel=True)
+def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, gx):
+    """gx (zeros, shape of x) += gy at each window's arg-max cell."""
+    n, h, w, c = gx.shape
+    _, oh, ow, _ = gy.shape
+    zero = gx.dtype.type(0)
+    for s in prange(n):
+        for p in range(oh):
+            for q in range(ow):
+                for i in range(ph):
+                    r = p * sh + i - pt
+                    for j in range(pw):
+                        col = q * sw + j - pl
+                        if r < 0 or r >= h or col < 0 or col >= w:
+                            continue
+                        k = arg.dtype.type(i * pw + j)
+                        for ch in range(c):  # every cell of the window, so that the channel loop vectorises
+                            gx[s, r, col, ch] += gy[s, p, q, ch] if arg[s, p, q, ch] == k else zero
+
+
+@kernels.jit(parallel=True)
+def avg_pool(x, ph, pw, sh, sw, pt, pl, y):
+    """y[s, p, q, ch] = the mean of the window's cells that lie inside x."""
+    n, h, w, c = x.shape
+    _, oh, ow, _ = y.shape
+    zero = y.dtype.type(0)
+    for s in prange(n):
+        for p in range(oh):
+            for q in range(ow):
+                count = 0
+                for ch in range(c):
+                    y[s, p, q, ch] = zero
+                for i in range(ph):
+                    r = p * sh + i - pt
+                    for j in range(pw):
+                        col = q * sw + j - pl
+                        if 0 <= r < h and 0 <= col < w:
+                            count += 1
+                            for ch in range(c):
+                                y[s, p, q, ch] += x[s, r, col, ch]
+                inv = y.dtype.type(1) / y.dtype.type(count)
+                for ch in range(c):
+                    y[s, p, q, ch] *= inv
+
+
+@kernels.jit(parallel=True)
+def avg_pool_backward(gy, ph, pw, sh, sw, pt, pl, gx):
+    """gx (zeros, shape of x) += gy / count over each window's cells inside x."""
+    n, h, w, c = gx.shape
+    _, oh, ow, _ = gy.shape
+    for s in prange(n):
+        for p in range(oh):
+            for q in range(ow):
+                count = 0
+                for i in range(ph):
+                    for j in range(pw):
+                        r, col = p * sh + i - pt, q * sw + j - pl
+                        if 0 <= r < h and 0 <= col < w:
+                            count += 1
+                inv = gx.dtype.type(1) / gx.dtype.type(count)
+                for i in range(ph):
+                    r = p * sh + i - pt
+                    for j in range(pw):
+                        col = q * sw + j - pl
+                        if 0 <= r < h and 0 <= col < w:
+                            for ch in range(c):
+                                gx[s, r, col, ch] += gy[s, p, q, ch] * inv
+
+
+@kernels.jit(parallel=True)
+def relu_backward(gy, y, gz):
+    """gz = gy where y > 0, else 0 (the relu fused into the convolution; y is its output)."""
+    zero = gz.dtype.type(0)
+    n, m = gy.shape
+    for i in prange(n):
+        for j in range(m):
+            gz[i, j] = gy[i, j] if y[i, j] > zero else zero

@@ -26,6 +26,8 @@ import time
 
 import numpy as np
 
+from peak_memory import peak_growth_mib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = {
     # name: (layer sizes, batch size, samples per epoch)
@@ -213,26 +215,9 @@ def worker(kind, name, workload, quick, repeats):
     x, y = make_data(sizes, n)
     epoch, _ = RUNNERS[name](sizes, batch, x, y, init_weights(sizes))
     if kind == "memory":
-        before = _reset_peak_rss()
-        epoch()
-        return (_status_kib("VmHWM") - before) / 1024
+        return peak_growth_mib(epoch)
     epoch()  # warm-up
     return statistics.median(_time(epoch) for _ in range(repeats))
-
-
-def _status_kib(field):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
-
-
-def _reset_peak_rss():
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux), and return that RSS in KiB."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-    return _status_kib("VmRSS")
 
 
 def run(quick=False, repeats=5):

@@ -39,7 +39,7 @@ def _one(name, competitor, quick, repeats, threads=None):
                          capture_output=True, text=True, timeout=600, env=env)
     if out.returncode:
         raise RuntimeError(f"workload {name!r} ({competitor}) failed: {out.stderr.strip()}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])[name]["step_s"]
 
 
 def run(quick=False, rounds=5, repeats=20, match="", threads=None):

@@ -4,9 +4,13 @@ All arrays are channels-last: x (N, H, W, C). A window's cell (i, j) at output p
 (p, q) reads x[s, p * sh + i * dh - pt, q * sw + j * dw - pl, ch], where (pt, pl) is the
 "same" padding before the first row and column; cells outside x read 0 (convolution), -inf
 (max pooling) or are not counted (average pooling). The kernels test the bounds instead of
-reading a padded copy of x, so no padded array is made. Each kernel loops over the samples
-with ``prange``: samples never share an output cell, so the overlapping windows of one
-sample are added by one thread, in the reference's order.
+reading a padded copy of x, so no padded array is made. The innermost loop runs over the
+channels, contiguous in memory, with selects rather than branches, so that it vectorises.
+
+The kernels run on the calling thread (no ``parallel=True``): on this project's 2-core machine,
+shared with other work, a CNN step with parallel kernels took about twice the wall time of the
+same step with serial ones (Numba's workers and OpenBLAS's spinning ones fight for the cores;
+bench/NOTES.md, "Convolution kernels").
 
 - ``im2col``: the columns of the convolution's product, one row per output position,
   ``cols[(s, p, q), (i, j, ch)] = x[s, r, col, ch]`` and a last column of ones (the bias row).
@@ -19,17 +23,16 @@ sample are added by one thread, in the reference's order.
 import numpy as np
 
 from .. import kernels
-from ..kernels import prange
 
 
-@kernels.jit(parallel=True)
+@kernels.jit()
 def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols):
     """cols (N * OH * OW, KH * KW * C [+ 1]): every receptive field of x as a row (zeros outside
     x), and 1 in the last column when cols has one more column than KH * KW * C."""
     n, h, w, c = x.shape
     k = kh * kw * c
     zero, one = cols.dtype.type(0), cols.dtype.type(1)
-    for s in prange(n):
+    for s in range(n):
         for p in range(oh):
             for q in range(ow):
                 row = (s * oh + p) * ow + q
@@ -48,12 +51,12 @@ def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols):
                     cols[row, k] = one
 
 
-@kernels.jit(parallel=True)
+@kernels.jit()
 def col2im_add(gcols, first, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, gx):
     """gx[s] += the adjoint of im2col for samples first, first + 1, ... whose rows gcols
     (m * OH * OW, KH * KW * C) holds; a cell outside x (padding) is dropped."""
     _, h, w, c = gx.shape
-    for t in prange(gcols.shape[0] // (oh * ow)):
+    for t in range(gcols.shape[0] // (oh * ow)):
         s = first + t
         for p in range(oh):
             for q in range(ow):
@@ -70,14 +73,14 @@ def col2im_add(gcols, first, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, gx):
                                 gx[s, r, col, ch] += gcols[row, base + ch]
 
 
-@kernels.jit(parallel=True)
+@kernels.jit()
 def max_pool(x, ph, pw, sh, sw, pt, pl, y, arg):
     """y[s, p, q, ch] = the maximum of the window, arg = the window offset k = i * PW + j of its
     first maximum (a cell outside x counts as -inf; a NaN is kept once seen, as np.maximum does)."""
     n, h, w, c = x.shape
     _, oh, ow, _ = y.shape
     low = -np.inf
-    for s in prange(n):
+    for s in range(n):
         for p in range(oh):
             for q in range(ow):
                 for ch in range(c):
@@ -98,13 +101,13 @@ def max_pool(x, ph, pw, sh, sw, pt, pl, y, arg):
                             arg[s, p, q, ch] = k if better else arg[s, p, q, ch]
 
 
-@kernels.jit(parallel=True)
+@kernels.jit()
 def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, gx):
     """gx (zeros, shape of x) += gy at each window's arg-max cell."""
     n, h, w, c = gx.shape
     _, oh, ow, _ = gy.shape
     zero = gx.dtype.type(0)
-    for s in prange(n):
+    for s in range(n):
         for p in range(oh):
             for q in range(ow):
                 for i in range(ph):
@@ -118,13 +121,13 @@ def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, gx):
                             gx[s, r, col, ch] += gy[s, p, q, ch] if arg[s, p, q, ch] == k else zero
 
 
-@kernels.jit(parallel=True)
+@kernels.jit()
 def avg_pool(x, ph, pw, sh, sw, pt, pl, y):
     """y[s, p, q, ch] = the mean of the window's cells that lie inside x."""
     n, h, w, c = x.shape
     _, oh, ow, _ = y.shape
     zero = y.dtype.type(0)
-    for s in prange(n):
+    for s in range(n):
         for p in range(oh):
             for q in range(ow):
                 count = 0
@@ -143,12 +146,12 @@ def avg_pool(x, ph, pw, sh, sw, pt, pl, y):
                     y[s, p, q, ch] *= inv
 
 
-@kernels.jit(parallel=True)
+@kernels.jit()
 def avg_pool_backward(gy, ph, pw, sh, sw, pt, pl, gx):
     """gx (zeros, shape of x) += gy / count over each window's cells inside x."""
     n, h, w, c = gx.shape
     _, oh, ow, _ = gy.shape
-    for s in prange(n):
+    for s in range(n):
         for p in range(oh):
             for q in range(ow):
                 count = 0
@@ -167,11 +170,11 @@ def avg_pool_backward(gy, ph, pw, sh, sw, pt, pl, gx):
                                 gx[s, r, col, ch] += gy[s, p, q, ch] * inv
 
 
-@kernels.jit(parallel=True)
+@kernels.jit()
 def relu_backward(gy, y, gz):
     """gz = gy where y > 0, else 0 (the relu fused into the convolution; y is its output)."""
     zero = gz.dtype.type(0)
     n, m = gy.shape
-    for i in prange(n):
+    for i in range(n):
         for j in range(m):
             gz[i, j] = gy[i, j] if y[i, j] > zero else zero

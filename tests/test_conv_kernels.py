@@ -52,9 +52,11 @@ def test_conv2d_compiled_equals_reference(strides, padding, dilation, relu, bias
     _assert_paths_equal(lambda: ops.Conv2D(strides, padding, dilation, relu), arrays, dtype)
 
 
-def test_conv2d_input_gradient_in_blocks_of_samples(monkeypatch):
-    """More samples than one block holds (and a last, shorter block): the same as the reference."""
-    monkeypatch.setattr(conv, "BLOCK_ROWS", 2 * 5 * 5)
+def test_conv2d_in_blocks_of_rows_across_samples(monkeypatch):
+    """Blocks of 64 rows, which split samples of 25 rows (and a last, shorter block): the columns made
+    block by block give the reference's output and gradients."""
+    monkeypatch.setattr(conv, "BLOCK_BYTES", 1)
+    assert conv.block_rows(28, 8) == 64
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((5, 5, 5, 3)), rng.standard_normal((3, 3, 3, 2)), rng.standard_normal(2)
     _assert_paths_equal(lambda: ops.Conv2D((1, 1), "same", (1, 1), True), [x, w, b], np.float64)

@@ -13,11 +13,17 @@ from .bias_activation import compilable
 from .function import Function
 from .workspace import empty
 
-# NOTE: rows per block of the convolution's products that run block by block (the weight
-# gradient, and the compiled path's input gradient): cols.T @ gy over all N * OH * OW rows at
-# once measured 2.7x slower in OpenBLAS (one thread) than the same product summed over blocks
-# of 512 rows, whose operands stay in cache (bench/NOTES.md, "Convolution kernels").
-BLOCK_ROWS = 512
+# NOTE: the convolution's products run over blocks of rows of the columns, about this many bytes
+# of columns each (512 rows of 3 x 3 x 32 + 1 float32 columns): cols.T @ gy over all N * OH * OW
+# rows at once measured 2.7x slower in OpenBLAS (one thread) than the same product summed over
+# blocks of 512 rows, whose operands stay in cache (bench/NOTES.md, "Convolution kernels"). The
+# compiled path makes each block's columns when it needs them, so it keeps no columns at all.
+BLOCK_BYTES = 512 * 289 * 4
+
+
+def block_rows(columns, itemsize):
+    """Rows per block for columns of ``columns`` values of ``itemsize`` bytes (at least 64)."""
+    return max(64, BLOCK_BYTES // (columns * itemsize))
 
 
 def out_size(size, kernel, stride, dilation, padding):
@@ -79,19 +85,22 @@ class Conv2D(Function):
         self.padded_shape = (x.shape[0], x.shape[1] + sum(ph), x.shape[2] + sum(pw), c)
         self.compiled = compilable(x, w) and (b is None or b.dtype == x.dtype)
         n, k = x.shape[0], kh * kw * c
-        self.cols = empty((n * oh * ow, k + (b is not None)), x.dtype, xp)
-        if self.compiled:
-            conv_kernels.im2col(xp.ascontiguousarray(x), kh, kw, sh, sw, dh, dw, ph[0], pw[0], oh, ow, self.cols)
-        else:
-            xpad = _pad(x, (ph, pw))
-            xp.copyto(self.cols[:, :k].reshape(n, oh, ow, kh, kw, c), windows(xpad, kh, kw, sh, sw, dh, dw, oh, ow))
-            if b is not None:
-                self.cols[:, k] = 1
         weights = w.reshape(k, f)
         if b is not None:
             weights = xp.concatenate([weights, b[None].astype(w.dtype, copy=False)])
         self.w, self.has_bias = w, b is not None
-        y = self.cols @ weights
+        if self.compiled:
+            self.x = np.ascontiguousarray(x)
+            y = np.empty((n * oh * ow, f), dtype=x.dtype)
+            for rows, cols in self._column_blocks():
+                np.matmul(cols, weights, out=y[rows])
+        else:
+            self.cols = empty((n * oh * ow, k + (b is not None)), x.dtype, xp)
+            xpad = _pad(x, (ph, pw))
+            xp.copyto(self.cols[:, :k].reshape(n, oh, ow, kh, kw, c), windows(xpad, kh, kw, sh, sw, dh, dw, oh, ow))
+            if b is not None:
+                self.cols[:, k] = 1
+            y = self.cols @ weights
         if self.relu:
             xp.maximum(y, 0, out=y)
             self.y = y
@@ -101,9 +110,10 @@ class Conv2D(Function):
         (sh, sw), (dh, dw) = self.strides, self.dilation
         kh, kw, c, f = self.w.shape
         g2 = gy.reshape(-1, f)
-        compiled = self.compiled and gy.dtype == self.w.dtype
+        compiled = self.compiled
+        if compiled:  # NOTE: in the forward's dtype (a float64 loss over float32 outputs: float32 gradients)
+            g2 = np.ascontiguousarray(g2, dtype=self.x.dtype)
         if self.relu and compiled:
-            g2 = np.ascontiguousarray(g2)
             gz = np.empty_like(g2)
             conv_kernels.relu_backward(g2, self.y, gz)
             g2 = gz
@@ -111,7 +121,7 @@ class Conv2D(Function):
             g2 = g2 * (self.y > 0)
         gw = gb = gx = None
         if self.needs_grad(1) or (self.has_bias and self.needs_grad(2)):
-            gwb = _blocked_tn(self.cols, g2)
+            gwb = self._weight_gradient_compiled(g2) if self.compiled else _blocked_tn(self.cols, g2)
             gw = gwb[:kh * kw * c].reshape(self.w.shape) if self.needs_grad(1) else None
             gb = gwb[-1] if self.has_bias and self.needs_grad(2) else None
         if self.needs_grad(0) and compiled:
@@ -130,32 +140,52 @@ class Conv2D(Function):
             gx = gpad[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2], :]
         return gx, gw, gb
 
+    def _column_blocks(self):
+        """(rows, cols) for each block of rows of the columns, made by the compiled im2col into one
+        reused buffer (valid until the next block)."""
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        kh, kw, c, _ = self.w.shape
+        oh, ow = self.out_hw
+        total, width = self.x.shape[0] * oh * ow, kh * kw * c + self.has_bias
+        step = block_rows(width, self.x.itemsize)
+        buffer = np.empty((min(step, total), width), dtype=self.x.dtype)
+        for first in range(0, total, step):
+            cols = buffer[:min(step, total - first)]
+            conv_kernels.im2col(self.x, kh, kw, sh, sw, dh, dw, self.pads[0][0], self.pads[1][0], oh, ow, first, cols)
+            yield slice(first, first + len(cols)), cols
+
+    def _weight_gradient_compiled(self, g2):
+        """[dW; db] = cols^T g2, summed over the blocks (the columns made again, block by block)."""
+        gwb = None
+        for rows, cols in self._column_blocks():
+            part = cols.T @ g2[rows]
+            gwb = part if gwb is None else gwb.__iadd__(part)
+        return gwb
+
     def _input_gradient_compiled(self, g2):
-        """gx = col2im(g2 @ w^T), a block of whole samples at a time (the block's column gradient
-        stays in cache, and no sample's windows straddle two blocks)."""
+        """gx = col2im(g2 @ w^T), a block of rows at a time (the block's column gradient stays in cache)."""
         (sh, sw), (dh, dw) = self.strides, self.dilation
         kh, kw, c, f = self.w.shape
         oh, ow = self.out_hw
         wt = self.w.reshape(kh * kw * c, f).T
         gx = np.zeros(self.x_shape, dtype=g2.dtype)
-        n, per = self.x_shape[0], max(1, BLOCK_ROWS // (oh * ow))
-        gcols = np.empty((min(per, n) * oh * ow, kh * kw * c), dtype=g2.dtype)
-        for first in range(0, n, per):
-            rows = slice(first * oh * ow, min(first + per, n) * oh * ow)
-            block = np.matmul(g2[rows], wt, out=gcols[:rows.stop - rows.start])
+        total, step = g2.shape[0], block_rows(kh * kw * c, g2.itemsize)
+        gcols = np.empty((min(step, total), kh * kw * c), dtype=g2.dtype)
+        for first in range(0, total, step):
+            block = np.matmul(g2[first:first + step], wt, out=gcols[:min(step, total - first)])
             conv_kernels.col2im_add(block, first, kh, kw, sh, sw, dh, dw, self.pads[0][0], self.pads[1][0],
                                     oh, ow, gx)
         return gx
 
 
 def _blocked_tn(a, b):
-    """a.T @ b, summed over blocks of BLOCK_ROWS rows (see BLOCK_ROWS)."""
-    xp = get_array_module(a)
-    if xp is not np or a.shape[0] <= BLOCK_ROWS:
+    """a.T @ b, summed over blocks of rows (see BLOCK_BYTES)."""
+    step = block_rows(a.shape[1], a.itemsize)
+    if get_array_module(a) is not np or a.shape[0] <= step:
         return a.T @ b
-    out = a[:BLOCK_ROWS].T @ b[:BLOCK_ROWS]
-    for start in range(BLOCK_ROWS, a.shape[0], BLOCK_ROWS):
-        out += a[start:start + BLOCK_ROWS].T @ b[start:start + BLOCK_ROWS]
+    out = a[:step].T @ b[:step]
+    for start in range(step, a.shape[0], step):
+        out += a[start:start + step].T @ b[start:start + step]
     return out
 
 

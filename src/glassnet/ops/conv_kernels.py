@@ -12,9 +12,9 @@ shared with other work, a CNN step with parallel kernels took about twice the wa
 same step with serial ones (Numba's workers and OpenBLAS's spinning ones fight for the cores;
 bench/NOTES.md, "Convolution kernels").
 
-- ``im2col``: the columns of the convolution's product, one row per output position,
-  ``cols[(s, p, q), (i, j, ch)] = x[s, r, col, ch]`` and a last column of ones (the bias row).
-- ``col2im_add``: its adjoint, gx[s, r, col, ch] += gcols[(s, p, q), (i, j, ch)].
+- ``im2col``: a block of rows of the columns of the convolution's product, one row per output
+  position, ``cols[(s, p, q), (i, j, ch)] = x[s, r, col, ch]`` and a last column of ones (the bias row).
+- ``col2im_add``: its adjoint over a block of rows, gx[s, r, col, ch] += gcols[(s, p, q), (i, j, ch)].
 - ``max_pool`` / ``max_pool_backward``: the window's maximum and the offset of its first
   maximum (NaN propagates, as with np.maximum); backward routes gy to that cell.
 - ``avg_pool`` / ``avg_pool_backward``: the mean of the window's cells inside x, and gy
@@ -26,51 +26,51 @@ from .. import kernels
 
 
 @kernels.jit()
-def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols):
-    """cols (N * OH * OW, KH * KW * C [+ 1]): every receptive field of x as a row (zeros outside
-    x), and 1 in the last column when cols has one more column than KH * KW * C."""
-    n, h, w, c = x.shape
+def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, first, cols):
+    """Rows first, first + 1, ... of the columns (N * OH * OW, KH * KW * C [+ 1]): row (s, p, q)
+    holds the receptive field of output position (p, q) of sample s (zeros outside x), and 1 in
+    the last column when cols has one more column than KH * KW * C."""
+    _, h, w, c = x.shape
     k = kh * kw * c
     zero, one = cols.dtype.type(0), cols.dtype.type(1)
-    for s in range(n):
-        for p in range(oh):
-            for q in range(ow):
-                row = (s * oh + p) * ow + q
-                for i in range(kh):
-                    r = p * sh + i * dh - pt
-                    for j in range(kw):
-                        col = q * sw + j * dw - pl
-                        base = (i * kw + j) * c
-                        if 0 <= r < h and 0 <= col < w:
-                            for ch in range(c):
-                                cols[row, base + ch] = x[s, r, col, ch]
-                        else:
-                            for ch in range(c):
-                                cols[row, base + ch] = zero
-                if cols.shape[1] > k:
-                    cols[row, k] = one
+    for row in range(first, first + cols.shape[0]):
+        s, pq = divmod(row, oh * ow)
+        p, q = divmod(pq, ow)
+        out = cols[row - first]
+        for i in range(kh):
+            r = p * sh + i * dh - pt
+            for j in range(kw):
+                col = q * sw + j * dw - pl
+                base = (i * kw + j) * c
+                if 0 <= r < h and 0 <= col < w:
+                    for ch in range(c):
+                        out[base + ch] = x[s, r, col, ch]
+                else:
+                    for ch in range(c):
+                        out[base + ch] = zero
+        if cols.shape[1] > k:
+            out[k] = one
 
 
 @kernels.jit()
 def col2im_add(gcols, first, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, gx):
-    """gx[s] += the adjoint of im2col for samples first, first + 1, ... whose rows gcols
-    (m * OH * OW, KH * KW * C) holds; a cell outside x (padding) is dropped."""
+    """The adjoint of im2col for rows first, first + 1, ... whose gradient gcols (m, KH * KW * C)
+    holds: gx[s, r, col, ch] += gcols[(s, p, q), (i, j, ch)]; a cell outside x (padding) is dropped."""
     _, h, w, c = gx.shape
-    for t in range(gcols.shape[0] // (oh * ow)):
-        s = first + t
-        for p in range(oh):
-            for q in range(ow):
-                row = (t * oh + p) * ow + q
-                for i in range(kh):
-                    r = p * sh + i * dh - pt
-                    if r < 0 or r >= h:
-                        continue
-                    for j in range(kw):
-                        col = q * sw + j * dw - pl
-                        if 0 <= col < w:
-                            base = (i * kw + j) * c
-                            for ch in range(c):
-                                gx[s, r, col, ch] += gcols[row, base + ch]
+    for row in range(first, first + gcols.shape[0]):
+        s, pq = divmod(row, oh * ow)
+        p, q = divmod(pq, ow)
+        g = gcols[row - first]
+        for i in range(kh):
+            r = p * sh + i * dh - pt
+            if r < 0 or r >= h:
+                continue
+            for j in range(kw):
+                col = q * sw + j * dw - pl
+                if 0 <= col < w:
+                    base = (i * kw + j) * c
+                    for ch in range(c):
+                        gx[s, r, col, ch] += g[base + ch]
 
 
 @kernels.jit()

@@ -4,6 +4,11 @@ Each convolution is one matrix product over a strided view of the input
 (im2col without a Python loop over pixels); backward scatters the column
 gradients back with one vectorised slice-add per kernel offset (col2im).
 1-D layers call these with a height of 1.
+
+That NumPy code is the reference path. With compiled kernels (``kernels.compiled()``, NumPy
+float arrays) Conv2D makes its columns a block of rows at a time with a Numba im2col and keeps
+none, scatters the input gradient with a col2im kernel, and pooling runs as kernels
+(``conv_kernels``); tests/test_conv_kernels.py holds the two paths equal.
 """
 import numpy as np
 

@@ -245,13 +245,26 @@ def test_compiled_update_equals_the_numpy_reference(name, make, make_torch, dtyp
                 np.testing.assert_allclose(value, ref_state[key], rtol=rtol, atol=rtol, err_msg=key)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,make", [c[:2] for c in CASES if c[0].startswith("adam")], ids=lambda v: v)
+def test_adam_small_buffer_kernel_equals_the_numpy_reference(name, make, dtype, monkeypatch):
+    calls = []
+    small = optim.adam._adam_small
+    monkeypatch.setattr(optim.adam, "_adam_small", lambda *args: calls.append(1) or small(*args))
+    ours, _ = _trajectory(make, "numba", dtype, SHAPES, min_size=10**9)
+    reference, _ = _trajectory(make, "numpy", dtype, SHAPES)
+    assert len(calls) == 6  # one single-threaded kernel call a step
+    for a, b in zip(ours, reference):  # the kernel runs the reference's operations in its order
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 def test_small_buffers_run_the_reference_and_odd_arrays_fall_back():
-    make = CASES[3][1]  # adam
+    make = CASES[1][1]  # sgd with momentum: no single-threaded kernel
     compiled, _ = _trajectory(make, "numba", np.float32, SHAPES, min_size=10**9)
     reference, _ = _trajectory(make, "numpy", np.float32, SHAPES)
     assert all(np.array_equal(a, b) for a, b in zip(compiled, reference))  # the same code ran
     w = Parameter(np.asfortranarray(np.ones((5, 4), np.float32)))  # no 1-D view aliases it
-    opt = make([w])
+    opt = CASES[3][1]([w])  # adam
     opt.compiled_min_size = 0
     w.grad = np.full((5, 4), 0.5, np.float32)[:, ::-1]  # a non-contiguous gradient is copied
     with kernels.use("numba"):

@@ -162,12 +162,16 @@ class Optimizer:
     # of the digits MLP), and the first one imports Numba (~0.5 s). An attribute, so a test can
     # lower it on one optimizer.
     compiled_min_size = 1 << 15
+    # True for an optimizer that has a single-threaded kernel for buffers under compiled_min_size
+    # (its ``update`` picks it), so those take a compiled pass too.
+    small_kernel = False
 
     def fused(self, w, g, *state):
         """``w``, ``g`` and the state arrays as 1-D views for a compiled kernel (which computes
         in w's dtype, given its scalars through ``typed``); ``None`` where the NumPy reference should run (kernels
         switched off, a small buffer, an array a 1-D view cannot alias)."""
-        if w.size < self.compiled_min_size or not kernels.compiled() or not on_host(w, g):
+        small = w.size < self.compiled_min_size and not self.small_kernel
+        if small or not kernels.compiled() or not on_host(w, g):
             return None
         if not all(a.flags.c_contiguous and a.dtype == w.dtype for a in (w, *state)):
             return None

@@ -249,11 +249,11 @@ def test_compiled_update_equals_the_numpy_reference(name, make, make_torch, dtyp
 @pytest.mark.parametrize("name,make", [c[:2] for c in CASES if c[0].startswith("adam")], ids=lambda v: v)
 def test_adam_small_buffer_kernel_equals_the_numpy_reference(name, make, dtype, monkeypatch):
     calls = []
-    small = optim.adam._adam_small
-    monkeypatch.setattr(optim.adam, "_adam_small", lambda *args: calls.append(1) or small(*args))
+    kernel = optim.adam._adam_kernel
+    monkeypatch.setattr(optim.adam, "_adam_kernel", lambda *args: calls.append(1) or kernel(*args))
     ours, _ = _trajectory(make, "numba", dtype, SHAPES, min_size=10**9)
     reference, _ = _trajectory(make, "numpy", dtype, SHAPES)
-    assert len(calls) == 6  # one single-threaded kernel call a step
+    assert len(calls) == 6  # one kernel call a step, below compiled_min_size too
     for a, b in zip(ours, reference):  # the kernel runs the reference's operations in its order
         np.testing.assert_array_equal(a, b, err_msg=name)
 

@@ -162,8 +162,8 @@ class Optimizer:
     # of the digits MLP), and the first one imports Numba (~0.5 s). An attribute, so a test can
     # lower it on one optimizer.
     compiled_min_size = 1 << 15
-    # True for an optimizer that has a single-threaded kernel for buffers under compiled_min_size
-    # (its ``update`` picks it), so those take a compiled pass too.
+    # True for an optimizer whose kernel runs on the calling thread and pays at every size
+    # (Adam's: 4,810 parameters in 8 us against ~40 us of NumPy calls): it ignores compiled_min_size.
     small_kernel = False
 
     def fused(self, w, g, *state):

@@ -106,9 +106,10 @@ class Adam(Optimizer):
         if views is not None:
             decay = h["weight_decay"]
             shrink, coupled = (1 - lr * decay, 0.0) if self.decoupled else (1.0, decay)
-            scalars = self.typed(w, lr * root / (1 - h["beta_1"] ** t), h["beta_1"], h["beta_2"],
-                                 h["epsilon"] * root, coupled, shrink)
-            _adam_kernel(*views, *scalars, h["amsgrad"], *self.typed(w, 1 - h["beta_1"], 1 - h["beta_2"]))
+            lr_t, beta_1, beta_2, eps, coupled, shrink, rest_1, rest_2 = self.typed(
+                w, lr * root / (1 - h["beta_1"] ** t), h["beta_1"], h["beta_2"], h["epsilon"] * root, coupled, shrink,
+                1 - h["beta_1"], 1 - h["beta_2"])
+            _adam_kernel(*views, lr_t, beta_1, beta_2, eps, coupled, shrink, h["amsgrad"], rest_1, rest_2)
             return
         if self.decoupled:
             w *= 1 - lr * h["weight_decay"]

@@ -15,7 +15,7 @@ import scipy.optimize
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -219,6 +219,9 @@ class BaseMLP(BaseEstimator):
                               stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         target = self._target(y)
+        # NOTE: the slices of sklearn.utils.gen_batches(n_samples, batch_size), made once: its
+        # parameter validation cost ~0.3 ms an epoch, a fifth of an epoch on breast cancer.
+        batches = [slice(start, min(start + batch_size, n_samples)) for start in range(0, n_samples, batch_size)]
         sample_idx = np.arange(n_samples)
         net, opt = self._network, self._optimizer
         net.train()
@@ -236,7 +239,7 @@ class BaseMLP(BaseEstimator):
                 else:
                     Xe, te, swe = X, target, sample_weight
                 accumulated = 0.0
-                for batch in gen_batches(n_samples, batch_size):
+                for batch in batches:
                     swb = None if swe is None else swe[batch]
                     loss = net.loss_and_grads(Xe[batch], te[batch], swb, self.alpha, self.l1)
                     opt.step()

@@ -28,16 +28,18 @@ def test_lstm_solves_the_adding_problem_better_than_a_feed_forward_net(example):
 
 
 def test_gan_covers_all_eight_modes(tmp_path, example):
-    coverage, fake = example("gan_ring").main(steps=3000, png=tmp_path / "gan.png", verbose=False)
+    # 1500 steps: every mode holds 11-15% of the samples (0.109 at the least, against 5% asked)
+    coverage, fake = example("gan_ring").main(steps=1500, png=tmp_path / "gan.png", verbose=False)
     assert fake.shape == (1000, 2)
     assert np.all(coverage >= 0.05), coverage
     assert (tmp_path / "gan.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_glassnet_train_model_cnn(tmp_path):
-    assert cli(["train", "--model", "cnn", "--quiet", "--out", str(tmp_path)]) == 0
+    # 10 epochs (0.98 test accuracy) rather than the default run's early stopping: the suite's time
+    assert cli(["train", "--model", "cnn", "--epochs", "10", "--quiet", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "metrics.json").read_text())
-    assert report["test"]["accuracy"] >= 0.97
+    assert report["test"]["accuracy"] >= 0.97 and report["epochs_run"] == 10
     model = gn.load_model(tmp_path / "model.gnet")
     assert any(isinstance(layer, nn.Conv2D) for layer in model.layers)
     assert cli(["train", "--model", "cnn", "--dataset", "iris", "--quiet", "--out", str(tmp_path / "x")]) == 1

@@ -164,7 +164,10 @@ class Conv2D(Function):
         gwb = None
         for rows, cols in self._column_blocks():
             part = cols.T @ g2[rows]
-            gwb = part if gwb is None else gwb.__iadd__(part)
+            if gwb is None:
+                gwb = part
+            else:
+                gwb += part
         return gwb
 
     def _input_gradient_compiled(self, g2):

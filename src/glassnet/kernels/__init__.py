@@ -50,6 +50,11 @@ class _Choice(threading.local):
 _choice = _Choice()
 _numba_lock = threading.RLock()  # re-entered: a kernel's dispatcher creates its helpers'
 
+# Options for a kernel whose loop divides: Numba's default error model checks every division for
+# zero, which stops the compiler from vectorising the loop; NumPy's (inf or nan, no check) lets it.
+# ``@kernels.jit(**kernels.VECTORISE)``
+VECTORISE = types.MappingProxyType({"error_model": "numpy"})
+
 
 @functools.lru_cache(maxsize=None)
 def available():

@@ -29,12 +29,7 @@ import numpy as np
 from .. import kernels
 
 
-# Numba's default error model checks every division for zero, which stops the compiler from
-# vectorising a loop that divides; NumPy's (inf or nan, no check) lets it.
-_VECTOR = {"error_model": "numpy"}
-
-
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def tanh(x):
     """tanh(x) in float64 arithmetic, as x's type, with no libm call, so a loop of it vectorises.
 
@@ -62,14 +57,14 @@ def tanh(x):
     return type(x)(y if v > 0 else (-y if v < 0 else v))  # tanh(±0) = ±0; nan stays nan
 
 
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def tanh_inplace(z):
     """z = tanh(z), one loop over a 1-D array (vectorised: 4 float64 lanes per instruction)."""
     for j in range(z.shape[0]):
         z[j] = tanh(z[j])
 
 
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def add_product(h, u, z):
     """z += h @ u (h (N, K), u (K, G), z (N, G)) as plain loops: four rows of u at a time, for
     every row of h (so u passes through the cache once per call, not once per row of h)."""
@@ -87,7 +82,7 @@ def add_product(h, u, z):
                 z[s, j] += h[s, k] * u[k, j]
 
 
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def preactivations(rows, xw, u, t, z):
     """z (N, G) = x_t W + b + h_{t-1} U for every row of the batch at step t."""
     for s in range(z.shape[0]):  # loops, not z[:] = xw[:, t]: array expressions compile slowly (6 s)
@@ -96,7 +91,7 @@ def preactivations(rows, xw, u, t, z):
     add_product(rows[t, :, :u.shape[0]], u, z)
 
 
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def lstm_sequence(rows, xw, u, masks):
     """LSTM: z = x W + b + h U, blocks (i, f, g, o); i, f, o = sigmoid, g = tanh;
     c = f c_prev + i g; h = o tanh(c)."""
@@ -125,7 +120,7 @@ def lstm_sequence(rows, xw, u, masks):
                 rows[t + 1, s, k] = m * (o * tc[k]) + (one - m) * rows[t, s, k]
 
 
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def lstm_step(z, rows, t, c_new, masks, factors, dc_factors, record):
     """One time step of the LSTM's stepwise compiled path, after the step's product (BLAS).
 
@@ -160,7 +155,7 @@ def lstm_step(z, rows, t, c_new, masks, factors, dc_factors, record):
                 dc_factors[t, 1, s, k] = f
 
 
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def gru_sequence(rows, xw, u, masks):
     """GRU (reset after the product): p = x W + b + h U, blocks (z, r, h Un + b1n, x Wn + b0n);
     z, r = sigmoid; n = tanh(p_xn + r p_hn); h = n + z (h_prev - n)."""
@@ -184,7 +179,7 @@ def gru_sequence(rows, xw, u, masks):
                 rows[t + 1, s, k] = m * (c + z * (h_prev - c)) + (one - m) * h_prev
 
 
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def simple_rnn_sequence(rows, xw, u, masks, relu):
     """SimpleRNN: h = tanh(x W + b + h U), or relu."""
     one, zero = rows.dtype.type(1), rows.dtype.type(0)

@@ -14,12 +14,7 @@ from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
-# Numba's default error model checks every division for zero, which stops the compiler from
-# vectorising a loop that divides; NumPy's (inf or nan, no check) lets it.
-_VECTOR = {"error_model": "numpy"}
-
-
-@kernels.jit(**_VECTOR)
+@kernels.jit(**kernels.VECTORISE)
 def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, shrink, amsgrad, rest_1, rest_2):
     """One pass of Adam over every element (the NumPy reference makes about eleven), on the
     calling thread: threaded, it shared the cores with OpenBLAS's workers, which spin after the

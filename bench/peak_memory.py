@@ -3,7 +3,14 @@
 A worker runs in a fresh process, resets the kernel's high-water mark (VmHWM) after building
 its model and data, runs the training it measures, and reports how far the mark rose above
 the resident set it started from (MiB).
+
+Before the mark is reset, glibc's allocator hands the free memory it keeps back to the kernel
+(``malloc_trim``). Without that, memory freed by a warm-up instance stays resident and counts as
+the starting point: a library whose allocations reuse it looks as if it needed none (PyTorch's
+GRU step measured 3 MiB that way, and 12 MiB with the trim).
 """
+import ctypes
+import ctypes.util
 
 
 def status_kib(field):
@@ -13,7 +20,11 @@ def status_kib(field):
 
 
 def reset_peak_rss():
-    """Reset the kernel's peak-RSS mark to the current RSS (Linux), and return that RSS in KiB."""
+    """Return free heap memory to the kernel, reset the peak-RSS mark to the current RSS (Linux), and
+    return that RSS in KiB."""
+    libc = ctypes.util.find_library("c")
+    if libc:
+        ctypes.CDLL(libc).malloc_trim(0)
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")

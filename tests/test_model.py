@@ -143,6 +143,28 @@ def test_bad_input_gets_a_clear_error(blobs, kwargs, match):
         model.fit(**args)
 
 
+def test_the_finiteness_check_finds_one_bad_value_and_passes_huge_finite_ones():
+    """The check sums squares first: an overflow of large finite values must not raise, and one
+    NaN or inf anywhere must."""
+    from glassnet.data_checks import as_features
+
+    huge = np.full((3, 5), 3e38, dtype=np.float32)
+    assert as_features(huge) is huge
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.ones((4, 1000), dtype=np.float32)
+        x[2, 777] = bad
+        with pytest.raises(ValueError, match=r"x contains NaN or inf \(rows 2\)"):
+            as_features(x)
+
+
+def test_predict_in_one_batch_and_in_several_gives_the_same_writeable_answer(blobs):
+    x, _ = blobs
+    model = make_model()
+    whole, parts = model.predict(x, batch_size=len(x)), model.predict(x, batch_size=7)
+    np.testing.assert_array_equal(whole, parts)
+    assert whole.flags.writeable and not np.shares_memory(whole, x)
+
+
 def test_unknown_names_list_the_known_ones():
     model = gn.Sequential([nn.Dense(2)])
     with pytest.raises(ValueError, match="unknown optimizer 'adamx'; known names: "):

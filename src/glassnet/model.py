@@ -494,6 +494,8 @@ class Model(Layer):
         if not self.built:
             self._ensure_built(take(x, slice(0, 1)))
         n = n_samples(x)
+        if n <= batch_size:  # one batch (a single sample's latency): nothing to slice or join
+            return _owned(_host(self.infer(_on(x, self._device_module))))
         batches = [_host(self.infer(_on(take(x, slice(s, s + batch_size)), self._device_module)))
                    for s in range(0, n, batch_size)]
         if isinstance(batches[0], list):
@@ -525,6 +527,13 @@ class Model(Layer):
 
 
 def _joined(batches):
-    if len(batches) == 1:  # (a recurrent layer's output is a read-only view: copy it)
-        return batches[0] if batches[0].flags.writeable else batches[0].copy()
+    if len(batches) == 1:
+        return _owned(batches[0])
     return np.concatenate(batches)
+
+
+def _owned(y):
+    """A writeable answer: a recurrent layer's output is a read-only view (copied); several outputs: each."""
+    if isinstance(y, list):
+        return [_owned(a) for a in y]
+    return y if y.flags.writeable else y.copy()

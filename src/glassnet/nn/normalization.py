@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..backend import DEFAULT_DTYPE
+from ..ops import batch_norm
 from .layers import LAYERS, Layer
 from .module import Buffer, Parameter
 
@@ -79,24 +80,15 @@ class BatchNormalization(_Normalization):
 
     def forward(self, x):
         self._check(x)
-        axes = tuple(range(x.ndim - 1))
-        if not self.training:
-            inv = 1 / np.sqrt(self.moving_variance.data + self.epsilon)
-            return self._affine((x - self.moving_mean.data) * inv.astype(x.dtype))
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = x - mean
-        var = (centred * centred).mean(axis=axes, keepdims=True)
-        m = self.momentum
-        self.moving_mean.data[...] = m * self.moving_mean.data + (1 - m) * mean.data.reshape(-1)
-        self.moving_variance.data[...] = m * self.moving_variance.data + (1 - m) * var.data.reshape(-1)
-        return self._affine(centred / (var + self.epsilon).sqrt())
+        params = [p for p in (self.gamma, self.beta) if p is not None]
+        op = batch_norm.BatchNorm(self.epsilon, self.moving_mean.data, self.moving_variance.data, self.momentum,
+                                  self.training, self.gamma is not None, self.beta is not None)
+        return op(x, *params)
 
     def infer(self, x):
-        inv = (1 / np.sqrt(self.moving_variance.data + self.epsilon)).astype(x.dtype)
-        y = (x - self.moving_mean.data) * inv
-        if self.gamma is not None:
-            y = y * self.gamma.data
-        return y + self.beta.data if self.beta is not None else y
+        return batch_norm.infer(x, self.moving_mean.data, self.moving_variance.data, self.epsilon,
+                                None if self.gamma is None else self.gamma.data,
+                                None if self.beta is None else self.beta.data)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}

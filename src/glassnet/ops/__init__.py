@@ -2,6 +2,7 @@
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .function import Function, unbroadcast
 from .conv import Conv2D, Conv2DTranspose, Pool2D, UpSample2D
+from .batch_norm import BatchNorm
 from .dropout import Dropout
 from .fused import Linear, SigmoidCrossEntropy, SoftmaxCrossEntropy
 from .recurrent import GRUOp, LSTMOp, SimpleRNNOp
@@ -15,7 +16,7 @@ __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Maximum", "Where", "Exp", "Log", "Sqrt", "Abs",
     "Cast", "Clip", "MatMul", "Sum", "Mean", "Max", "Reshape", "Transpose", "GetItem", "Concatenate",
     "Stack", "Pad", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus", "Softmax",
-    "LogSoftmax", "GELU", "Dropout", "Linear", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "Conv2D",
+    "LogSoftmax", "GELU", "BatchNorm", "Dropout", "Linear", "SoftmaxCrossEntropy", "SigmoidCrossEntropy", "Conv2D",
     "Conv2DTranspose", "Pool2D",
     "UpSample2D", "SimpleRNNOp", "LSTMOp", "GRUOp", "GRUResetBeforeOp",
 ]

@@ -64,3 +64,19 @@ def test_compiled_steps_carry_masked_states_exactly():
         seq, h, c = layer(x, mask=mask, initial_state=[h0, c0])
     assert np.array_equal(seq.data[1], np.full((T, U), 0.25, np.float32))
     assert np.array_equal(h.data[1], h0[1]) and np.array_equal(c.data[1], c0[1])
+
+
+@pytest.mark.parametrize("kind", ["numpy", "numba"])
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_backward_twice_through_a_retained_graph(cell, kind):
+    """The backward pass writes its gradients over the saved factors only when it releases the graph:
+    a retained graph gives the same gradients on a second pass."""
+    layer = CELLS[cell](return_sequences=True, seed=0)
+    x = gn.Tensor(np.random.default_rng(3).standard_normal((N, T, D)).astype(np.float32), requires_grad=True)
+    with kernels.use(kind):
+        loss = (layer(x, mask=MASK) ** 2).sum()
+        loss.backward(retain_graph=True)
+        first = [np.array(g) for g in (x.grad, *(p.grad for p in layer.parameters()))]
+        loss.backward()
+    for g1, g2 in zip(first, (x.grad, *(p.grad for p in layer.parameters()))):
+        np.testing.assert_allclose(g2, 2 * g1, rtol=1e-5, atol=1e-6)

@@ -321,6 +321,7 @@ class Tensor:
             gy = grads.pop(node)
             if node.retains_grad:
                 _accumulate(node, gy)
+            fn.releasing = not retain_graph  # saved arrays may be overwritten (Function's docstring)
             gxs = fn.backward(gy)
             done.append(fn)
             if type(gxs) is not tuple:

@@ -30,9 +30,14 @@ class Function:
     the gradient of the output and returns one gradient per input (a tuple,
     or a single array for one input), each already reduced to that input's
     shape, or ``None`` where no gradient is needed.
+
+    ``releasing`` is True while the backward pass that calls ``backward`` releases the graph after
+    it (``Tensor.backward`` without ``retain_graph``): ``backward`` may then overwrite its saved
+    arrays (the recurrent ops write their gradients into their saved factors: less peak memory).
     """
 
     inputs = None
+    releasing = False
 
     def __call__(self, *inputs):
         y = self.forward(*[x.data for x in inputs])

@@ -97,6 +97,15 @@ class _RecurrentOp(Function):
         """The saved factors ``name``, or an empty stand-in when the graph is not recorded."""
         return getattr(self, name) if self.record else np.empty((0,) * ndim, dtype)
 
+    def _gradient_buffer(self, saved, shape):
+        """Where backward writes the per-step gradients of the pre-activations, ``shape``: over the
+        saved factors (same size; each is read once, at its own step, just before it is overwritten)
+        when the graph is released after this pass (``releasing``), else a new buffer. Saves one
+        (T, N, G) array of peak memory."""
+        if self.releasing:
+            return saved.reshape(shape)
+        return empty(shape, saved.dtype, get_array_module(saved))
+
     def _h_sequence(self, units):
         """The h columns of rows[1:] as a read-only (N, T, U) view."""
         out = self.rows[1:, :, :units].transpose(1, 0, 2)
@@ -153,7 +162,7 @@ class SimpleRNNOp(_RecurrentOp):
     def backward(self, gy):
         xp = get_array_module(gy)
         n, steps, units = gy.shape
-        dz_all = empty((steps, n, units), gy.dtype, xp)
+        dz_all = self._gradient_buffer(self.factors, (steps, n, units))
         u_t = xp.ascontiguousarray(self.u.T)
         dh_next = xp.zeros((n, units), gy.dtype)
         if self._compiled(gy):
@@ -285,7 +294,7 @@ class LSTMOp(_RecurrentOp):
 
     def _backward_compiled(self, gy, u_t):
         steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]
-        dz_all = empty((steps, n, 4 * units), gy.dtype, np)
+        dz_all = self._gradient_buffer(self.factors, (steps, n, 4 * units))
         gy, masks = np.ascontiguousarray(gy), self._masks(steps, n, gy.dtype)
         dh_next, dc_next, carry = (np.zeros((n, units), gy.dtype) for _ in range(3))
         for t in reversed(range(steps)):
@@ -299,7 +308,7 @@ class LSTMOp(_RecurrentOp):
         u_t = xp.ascontiguousarray(self.u.T)  # measured faster than the transposed view
         if self._compiled(gy):
             return self._backward_compiled(gy, u_t)
-        dz_all = empty((steps, n, 4, units), gy.dtype, xp)  # (T, N, gate, U)
+        dz_all = self._gradient_buffer(self.factors, (steps, n, 4, units))  # (T, N, gate, U)
         factors = self.factors.reshape(steps, n, 4, units)
         gy = gy.transpose(0, 2, 1, 3)  # time-major, as the states
         dh_next, dc_next = xp.zeros((n, units), gy.dtype), xp.zeros((n, units), gy.dtype)
@@ -434,7 +443,7 @@ class GRUOp(_RecurrentOp):
         n, steps, units = gy.shape
         width = self.rows.shape[-1]
         d = width - units - 1
-        dp_all = empty((steps, n, 4, units), gy.dtype, xp)
+        dp_all = self._gradient_buffer(self.factors, (steps, n, 4, units))
         h_rows_t = xp.ascontiguousarray(self.stacked[:units].T)
         loop = self._steps_backward_compiled if self._compiled(gy) else self._steps_backward_reference
         dh0 = loop(gy, dp_all, h_rows_t)

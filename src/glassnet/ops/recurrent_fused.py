@@ -4,8 +4,8 @@ step's product, gates, state and backward factors, in one kernel). Their helpers
 ``add_product``) live in this file with every kernel that calls them: Numba's disk cache checks
 only the calling kernel's own file for changes.
 
-``tanh`` is vectorisable (no libm call; a libm tanh per element measured ~30 ns, more than a
-batch-1 step's product) and exact to float32 rounding.
+``tanh`` and ``tanh_float32`` are vectorisable (no libm call; a libm tanh per element measured ~30 ns,
+more than a batch-1 step's product); ``tanh_inplace`` takes the float32 one for float32 arrays.
 
 At batch 1 a time step's product is a vector-matrix product of microseconds, so the stepwise
 path (recurrent_kernels.py: one NumPy product, NumPy tanh calls and kernel calls per step) spends
@@ -58,10 +58,51 @@ def tanh(x):
 
 
 @kernels.jit(**kernels.VECTORISE)
+def tanh_float32(x):
+    """tanh(x) in float32 arithmetic (8 lanes per instruction where ``tanh`` has 4), no libm call.
+
+    |x| < 0.9: x + x^3 P(x^2), P of degree 6 fitted (weighted least squares on Chebyshev nodes) to
+    (tanh(x) - x) / x^3, relative error 1.2e-9. Else 1 - 2 / (e + 1) with e = exp(2|x|) = 2^k e^r,
+    r = 2|x| - k ln 2 in [-ln2 / 2, ln2 / 2] (ln 2 in two parts), e^r by its Taylor polynomial to
+    r^6 / 6!, 2^k as the integer 1 << k; |x| clamped at 10, where tanh is 1 in float32.
+    Measured over 7 M float32 points: within 1.12 ulp of tanh rounded from float64, 97.7% of them
+    equal to it (NumPy's float32 tanh: within 1.37 ulp, 74%).
+    """
+    f = np.float32
+    a = min(abs(x), f(10.0))
+    t = a * a
+    p = f(-0.0004524849848725858)
+    p = p * t + f(0.002574164281251668)
+    p = p * t + f(-0.008254990164712178)
+    p = p * t + f(0.02165822213764769)
+    p = p * t + f(-0.053927785870829255)
+    p = p * t + f(0.13332958009487067)
+    p = p * t + f(-0.3333332132628985)
+    small = a + a * t * p
+    y = f(2.0) * a
+    k = np.int32(y * f(1.4426950408889634) + f(0.5))  # round(y / ln 2), y >= 0
+    r = (y - f(k) * f(0.693145751953125)) - f(k) * f(1.428606765330187e-06)
+    e = f(1.0 / 720.0)
+    e = e * r + f(1.0 / 120.0)
+    e = e * r + f(1.0 / 24.0)
+    e = e * r + f(1.0 / 6.0)
+    e = e * r + f(0.5)
+    e = e * r + f(1.0)
+    e = (e * r + f(1.0)) * f(np.int32(1) << k)
+    v = small if a < f(0.9) else f(1.0) - f(2.0) / (e + f(1.0))
+    return type(x)(v if x > 0 else (-v if x < 0 else x))  # tanh(±0) = ±0; nan stays nan
+
+
+@kernels.jit(**kernels.VECTORISE)
 def tanh_inplace(z):
-    """z = tanh(z), one loop over a 1-D array (vectorised: 4 float64 lanes per instruction)."""
-    for j in range(z.shape[0]):
-        z[j] = tanh(z[j])
+    """z = tanh(z), one loop over a 1-D array: ``tanh_float32`` for float32 (vectorised, 8 lanes per
+    instruction), ``tanh`` otherwise (4 float64 lanes)."""
+    if z.itemsize == 4:
+        for j in range(z.shape[0]):
+            z[j] = tanh_float32(z[j])
+    else:
+        for j in range(z.shape[0]):
+            z[j] = tanh(z[j])
 
 
 @kernels.jit(**kernels.VECTORISE)

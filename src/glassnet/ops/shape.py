@@ -1,6 +1,10 @@
 """Ops that move values around without changing them."""
+import numpy as np
+
 from ..backend import get_array_module, scatter_add
 from ..tensor import Tensor
+from . import gather_kernels
+from .bias_activation import compilable
 from .function import Function
 
 
@@ -65,9 +69,18 @@ class GetItem(Function):
         gx = xp.zeros(self.shape, dtype=gy.dtype)
         if _basic_index(self.index):
             gx[self.index] = gy
+        elif _row_gather(self.index) and gy.size and compilable(gx):  # x[ids]: a compiled np.add.at
+            ids = self.index.reshape(-1)
+            gather_kernels.scatter_add_rows(gx.reshape(len(gx), -1), ids,
+                                            np.ascontiguousarray(gy).reshape(len(ids), -1))
         else:
             scatter_add(gx, self.index, gy)  # repeated indices must add up
         return gx
+
+
+def _row_gather(index):
+    """True when ``index`` is one NumPy integer array: ``x[index]`` gathers rows of x."""
+    return type(index) is np.ndarray and index.dtype.kind in "iu"
 
 
 class Concatenate(Function):

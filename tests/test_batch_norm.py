@@ -110,3 +110,33 @@ def test_infer_gives_the_evaluation_output_and_takes_the_axis_by_index(path):
         np.testing.assert_allclose(model.predict(x, verbose=0), model.layers[0](x).data, rtol=1e-6)
         out = batch_norm.infer(x, model.layers[0].moving_mean.data, model.layers[0].moving_variance.data, 1e-3)
     assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("relu_layer", [lambda: nn.Activation("relu"), lambda: nn.ReLU()])
+def test_sequential_folds_a_following_relu_into_the_batch_normalization(path, relu_layer):
+    """Conv2D, BatchNormalization, relu: the same outputs, gradients and predictions as the layers
+    called one by one, without calling the relu layer."""
+    x = np.random.default_rng(7).standard_normal((4, 5, 5, 2)).astype(np.float32)
+    with kernels.use(path):
+        model = gn.Sequential([nn.Conv2D(3, 3, padding="same"), nn.BatchNormalization(), relu_layer(), nn.Flatten(),
+                               nn.Dense(2)], seed=0)
+        model(x)
+        layer_by_layer = Tensor(x)
+        for layer in model.layers:
+            layer_by_layer = layer(layer_by_layer)
+        layer_by_layer.backward(np.ones(layer_by_layer.shape, dtype=np.float32))
+        expected = [p.grad.copy() for p in model.parameters()]
+        model.zero_grad()
+        model.layers[2].forward = lambda t: pytest.fail("the relu layer was called")
+        y = model(x)
+        y.backward(np.ones(y.shape, dtype=np.float32))
+        np.testing.assert_allclose(y.data, layer_by_layer.data, rtol=1e-6)
+        for p, g in zip(model.parameters(), expected):
+            np.testing.assert_allclose(p.grad, g, rtol=1e-5, atol=1e-6)
+        model.eval()
+        expected = x
+        for layer in model.layers:
+            expected = layer.infer(expected) if layer is not model.layers[2] else np.maximum(expected, 0)
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    assert (model.layers[1].infer(model.layers[0].infer(x)) < 0).any()  # the relu had values to clip

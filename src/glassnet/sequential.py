@@ -7,8 +7,9 @@ from .model import Model
 from .nn import activations
 from .nn import losses as losses_lib
 from .nn.input_layer import InputLayer
-from .nn.layers import Dense, Layer
+from .nn.layers import Activation, Dense, Layer, ReLU
 from .nn.module import evaluating
+from .nn.normalization import BatchNormalization
 from .nn.symbolic import OPEN_SIZES, SymbolicTensor, concrete
 from .random import make_rng
 from .summary import layer_names, snake_case, summary_table
@@ -94,8 +95,10 @@ class Sequential(Model):
             x = Tensor(x, dtype=self.dtype)
         last = len(self.layers) - 1
         if not self._masking:  # the common case: a plain chain of layers
-            for layer in self.layers[:-1]:
-                x = layer(x)
+            folded = _relus_folded(self.layers[:-1])
+            for i, layer in enumerate(self.layers[:-1]):
+                if i not in folded:
+                    x = layer(x, relu=True) if i + 1 in folded else layer(x)
             return self.layers[-1](x, apply_activation=False) if logits else self.layers[-1](x)
         mask = None
         for i, layer in enumerate(self.layers):
@@ -114,8 +117,10 @@ class Sequential(Model):
         """Inference on an array, layer by layer, without building a graph."""
         if any(hasattr(layer, "compute_mask") for layer in self.layers):
             return super().infer(x)  # masks travel between layers: take the graph path
-        for layer in self.layers:
-            x = layer.infer(x)
+        folded = _relus_folded(self.layers)
+        for i, layer in enumerate(self.layers):
+            if i not in folded:
+                x = layer.infer(x, relu=True) if i + 1 in folded else layer.infer(x)
         return x
 
     # -- the fused output activation + loss ---------------------------------------------
@@ -201,3 +206,12 @@ class Sequential(Model):
                 raise ValueError(f"{type(layer).__name__} is not a registered layer and cannot be saved")
         return {"name": self.name, "layers": [{"class": type(layer).__name__, "config": layer.get_config()}
                                               for layer in self.layers]}
+
+
+def _relus_folded(layers):
+    """The indexes of the relu activation layers (``Activation("relu")``, ``ReLU()``) that directly
+    follow a BatchNormalization: that layer applies the relu in its own pass (one pass and one
+    full-size array fewer each way), and the relu layer is skipped."""
+    return {i + 1 for i in range(len(layers) - 1) if isinstance(layers[i], BatchNormalization)
+            and type(layers[i + 1]) in (Activation, ReLU) and not layers[i + 1].kwargs
+            and activations.name_of(layers[i + 1].fn) == "relu"}

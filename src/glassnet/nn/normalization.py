@@ -78,17 +78,18 @@ class BatchNormalization(_Normalization):
         self.moving_mean = Buffer(np.zeros(input_shape[-1], dtype=self.dtype), name="moving_mean")
         self.moving_variance = Buffer(np.ones(input_shape[-1], dtype=self.dtype), name="moving_variance")
 
-    def forward(self, x):
+    def forward(self, x, relu=False):
+        """``relu``: apply max(., 0) in the same op (``Sequential`` asks for it when a relu layer follows)."""
         self._check(x)
         params = [p for p in (self.gamma, self.beta) if p is not None]
         op = batch_norm.BatchNorm(self.epsilon, self.moving_mean.data, self.moving_variance.data, self.momentum,
-                                  self.training, self.gamma is not None, self.beta is not None)
+                                  self.training, self.gamma is not None, self.beta is not None, relu)
         return op(x, *params)
 
-    def infer(self, x):
+    def infer(self, x, relu=False):
         return batch_norm.infer(x, self.moving_mean.data, self.moving_variance.data, self.epsilon,
                                 None if self.gamma is None else self.gamma.data,
-                                None if self.beta is None else self.beta.data)
+                                None if self.beta is None else self.beta.data, relu)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}

@@ -111,9 +111,9 @@ class BatchNorm(Function):
         return tuple(grads)
 
 
-def infer(x, moving_mean, moving_variance, epsilon, gamma=None, beta=None):
+def infer(x, moving_mean, moving_variance, epsilon, gamma=None, beta=None, relu=False):
     """Batch normalisation with the moving statistics on arrays, without a graph (inference)."""
-    op = BatchNorm(epsilon, moving_mean, moving_variance, 0.0, False, gamma is not None, beta is not None)
+    op = BatchNorm(epsilon, moving_mean, moving_variance, 0.0, False, gamma is not None, beta is not None, relu)
     return op.forward(x, *(p for p in (gamma, beta) if p is not None))
 
 

@@ -1,9 +1,14 @@
-"""The import-time product that maps OpenBLAS's packing buffer (glassnet/blas_buffers.py)."""
+"""The products that map OpenBLAS's packing buffer (glassnet/blas_buffers.py): at import, and the
+convolution's wider one once per process."""
 import os
 import subprocess
 import sys
+import threading
 
-from glassnet import blas_buffers
+import numpy as np
+import pytest
+
+from glassnet import blas_buffers, kernels, ops
 
 
 def test_the_product_runs_unless_turned_off(monkeypatch):
@@ -19,3 +24,29 @@ def test_import_with_it_turned_off_still_works():
                          env={**os.environ, blas_buffers.ENV_VAR: "0"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(2, 3)"
+
+
+@pytest.fixture
+def recorded_products(monkeypatch):
+    """The shapes of the products map_gemm_buffers is asked for, with the once-per-process memo emptied."""
+    shapes = []
+    monkeypatch.setattr(blas_buffers, "map_gemm_buffers", lambda shape: shapes.append(shape) or True)
+    blas_buffers.map_wide_gemm_buffers.cache_clear()
+    yield shapes
+    blas_buffers.map_wide_gemm_buffers.cache_clear()
+
+
+def test_the_wide_product_runs_once_per_process(recorded_products):
+    assert blas_buffers.map_wide_gemm_buffers() and blas_buffers.map_wide_gemm_buffers()
+    other = threading.Thread(target=blas_buffers.map_wide_gemm_buffers)  # (another thread: mapped already)
+    other.start()
+    other.join()
+    assert recorded_products == [blas_buffers.WIDE]
+
+
+@pytest.mark.parametrize("path", ["numba", "numpy"])
+def test_conv2d_forward_runs_the_wide_product_on_both_paths(recorded_products, path):
+    with kernels.use(path):
+        y = ops.Conv2D().forward(np.ones((1, 4, 4, 1), np.float32), np.ones((3, 3, 1, 2), np.float32))
+    assert recorded_products == [blas_buffers.WIDE]
+    np.testing.assert_array_equal(y, np.full((1, 2, 2, 2), 9, np.float32))

@@ -199,8 +199,8 @@ class LSTM(_RNN):
 
     def _run(self, x, mask, initial_state):
         h0, c0 = self._states(x, initial_state, 2)
-        out = ops.LSTMOp(mask)(x, self.kernel, self.recurrent_kernel, self.bias, h0, c0)
-        return out[0], ([out[0, :, -1], out[1, :, -1]] if self.return_state else [])
+        out = ops.LSTMOp(mask, cells=self.return_state)(x, self.kernel, self.recurrent_kernel, self.bias, h0, c0)
+        return (out[0], [out[0, :, -1], out[1, :, -1]]) if self.return_state else (out, [])
 
     def get_config(self):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}

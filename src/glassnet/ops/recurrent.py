@@ -194,7 +194,9 @@ def _weight_grads(op, dz_all, units):
 
 
 class LSTMOp(_RecurrentOp):
-    """Long short-term memory. Output: (2, N, T, U), the h sequence then the c sequence.
+    """Long short-term memory. Output: (2, N, T, U), the h sequence then the c sequence; with
+    ``cells=False``, the h sequence alone (N, T, U), so that the backward receives no gradient of
+    the c sequence that would be all zeros (a (2, N, T, U) array, 13 MB in the char LM).
 
     Gate columns in Keras's order (i, f, g, o); i, f, o use sigmoid, g tanh.
 
@@ -212,6 +214,10 @@ class LSTMOp(_RecurrentOp):
     The compiled path keeps the product and does the rest of a step in one kernel
     (recurrent_fused.lstm_step, with its own vectorised tanh), saving the same factors.
     """
+
+    def __init__(self, mask=None, cells=True):
+        super().__init__(mask)
+        self.cells = cells
 
     def forward(self, x, w, u, b, h0, c0):
         xp = get_array_module(x)
@@ -232,6 +238,8 @@ class LSTMOp(_RecurrentOp):
             halved = xp.concatenate([u, w, b[None]])
             halved *= self._scale(units, x.dtype, xp)  # sigmoid(p) = (1 + tanh(p / 2)) / 2
             (self._forward_compiled if self._compiled(x) else self._forward_reference)(rows, halved)
+        if not self.cells:
+            return self._h_sequence(units)
         item = rows.itemsize
         return as_strided(  # [h | c] columns of rows[1:], as (2, N, T, U)
             rows[1:], (2, n, steps, units), (width * item, rows.strides[1], rows.strides[0], item))
@@ -293,28 +301,30 @@ class LSTMOp(_RecurrentOp):
             _fused.lstm_step(z, rows, t, c_new, masks, factors, dc_factors, self.record)
 
     def _backward_compiled(self, gy, u_t):
-        steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]
+        n, steps, units = gy.shape[-3], gy.shape[-2], self.u.shape[0]
         dz_all = self._gradient_buffer(self.factors, (steps, n, 4 * units))
         gy, masks = np.ascontiguousarray(gy), self._masks(steps, n, gy.dtype)
+        gy_h, gy_c = (gy[0], gy[1]) if self.cells else (gy, np.empty((0, 0, 0), gy.dtype))
         dh_next, dc_next, carry = (np.zeros((n, units), gy.dtype) for _ in range(3))
         for t in reversed(range(steps)):
-            _k.lstm_step_backward(gy, t, dh_next, dc_next, carry, masks, self.factors, self.dc_factors, dz_all)
+            _k.lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, self.factors, self.dc_factors,
+                                  dz_all)
             np.matmul(dz_all[t], u_t, out=dh_next)
         return _weight_grads(self, dz_all, units) + (dh_next + carry, dc_next)
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        steps, n, units = gy.shape[2], gy.shape[1], self.u.shape[0]
+        n, steps, units = gy.shape[-3], gy.shape[-2], self.u.shape[0]
         u_t = xp.ascontiguousarray(self.u.T)  # measured faster than the transposed view
         if self._compiled(gy):
             return self._backward_compiled(gy, u_t)
         dz_all = self._gradient_buffer(self.factors, (steps, n, 4, units))  # (T, N, gate, U)
         factors = self.factors.reshape(steps, n, 4, units)
-        gy = gy.transpose(0, 2, 1, 3)  # time-major, as the states
+        gy = gy.transpose(0, 2, 1, 3) if self.cells else gy.transpose(1, 0, 2)[None]  # time-major, as the states
         dh_next, dc_next = xp.zeros((n, units), gy.dtype), xp.zeros((n, units), gy.dtype)
         dct = xp.empty((n, units), dtype=gy.dtype)
         for t in reversed(range(steps)):
-            dh, dc = gy[0, t] + dh_next, gy[1, t] + dc_next
+            dh, dc = gy[0, t] + dh_next, (gy[1, t] + dc_next if self.cells else dc_next)
             m = _mask_at(self.mask, t, gy.dtype)
             (dh, dh_carry), (dc, dc_carry) = _split(dh, m), _split(dc, m)
             xp.multiply(dh, self.dc_factors[t, 0], out=dct)

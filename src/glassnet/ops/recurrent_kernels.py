@@ -27,8 +27,9 @@ from .. import kernels
 
 
 @kernels.jit()
-def lstm_step_backward(gy, t, dh_next, dc_next, carry, masks, factors, dc_factors, dz):
-    """dz[t] (N, 4U) from dh = gy_h + dh_next + carry and dc = gy_c + dc_next (gy (2, N, T, U)).
+def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, factors, dc_factors, dz):
+    """dz[t] (N, 4U) from dh = gy_h + dh_next + carry and dc = gy_c + dc_next (gy_h, gy_c (N, T, U);
+    gy_c empty when the op outputs no c sequence: dc = dc_next).
 
     A masked row's gradients pass to the previous state unchanged: the part (1 - m) dh goes
     to ``carry`` (added at the next call or by the caller), (1 - m) dc into ``dc_next``.
@@ -36,11 +37,12 @@ def lstm_step_backward(gy, t, dh_next, dc_next, carry, masks, factors, dc_factor
     """
     one = dz.dtype.type(1)
     n, units = dh_next.shape
+    cells = gy_c.size > 0
     for s in range(n):
         m = masks[t, s]
         for k in range(units):
-            dh = gy[0, s, t, k] + dh_next[s, k] + carry[s, k]
-            dc = gy[1, s, t, k] + dc_next[s, k]
+            dh = gy_h[s, t, k] + dh_next[s, k] + carry[s, k]
+            dc = gy_c[s, t, k] + dc_next[s, k] if cells else dc_next[s, k]
             carry[s, k] = (one - m) * dh
             dh, dc_carry = m * dh, (one - m) * dc
             dct = dh * dc_factors[t, 0, s, k] + m * dc

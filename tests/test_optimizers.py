@@ -231,26 +231,30 @@ def _trajectory(make, kind, dtype, shapes, steps=6, min_size=0):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name,make,make_torch", CASES, ids=IDS)
 def test_compiled_update_equals_the_numpy_reference(name, make, make_torch, dtype):
-    rtol = 2e-6 if dtype == np.float32 else 1e-13
     for shapes in (SHAPES, SHAPES[:1]):  # packed into one buffer; one parameter, unpacked
         ours, opt = _trajectory(make, "numba", dtype, shapes)
         reference, ref_opt = _trajectory(make, "numpy", dtype, shapes)
         assert (opt._flat is not None) == (len(shapes) > 1)
-        for a, b in zip(ours, reference):
+        for a, b in zip(ours, reference):  # each kernel runs its reference's operations in its order
             assert a.dtype == dtype
-            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol, err_msg=f"{name} {shapes}")
+            np.testing.assert_array_equal(a, b, err_msg=f"{name} {shapes}")
         for state, ref_state in zip(opt.state, ref_opt.state):
             assert state.keys() == ref_state.keys()
             for key, value in state.items():
-                np.testing.assert_allclose(value, ref_state[key], rtol=rtol, atol=rtol, err_msg=key)
+                np.testing.assert_array_equal(value, ref_state[key], err_msg=key)
+
+
+KERNELS = {"adam": (optim.adam, "_adam_kernel"), "nadam": (optim.adam, "_nadam_kernel"),
+           "adagrad": (optim.adaptive, "_adagrad_kernel"), "rmsprop": (optim.adaptive, "_rmsprop_kernel"),
+           "adadelta": (optim.adaptive, "_adadelta_kernel")}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name,make", [c[:2] for c in CASES if c[0].startswith("adam")], ids=lambda v: v)
-def test_adam_small_buffer_kernel_equals_the_numpy_reference(name, make, dtype, monkeypatch):
-    calls = []
-    kernel = optim.adam._adam_kernel
-    monkeypatch.setattr(optim.adam, "_adam_kernel", lambda *args: calls.append(1) or kernel(*args))
+@pytest.mark.parametrize("name,make", [c[:2] for c in CASES if not c[0].startswith("sgd")], ids=lambda v: v)
+def test_small_buffer_kernel_equals_the_numpy_reference(name, make, dtype, monkeypatch):
+    module, attribute = next(v for k, v in KERNELS.items() if name.startswith(k))
+    calls, kernel = [], getattr(module, attribute)
+    monkeypatch.setattr(module, attribute, lambda *args: calls.append(1) or kernel(*args))
     ours, _ = _trajectory(make, "numba", dtype, SHAPES, min_size=10**9)
     reference, _ = _trajectory(make, "numpy", dtype, SHAPES)
     assert len(calls) == 6  # one kernel call a step, below compiled_min_size too
@@ -258,11 +262,15 @@ def test_adam_small_buffer_kernel_equals_the_numpy_reference(name, make, dtype, 
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
-def test_small_buffers_run_the_reference_and_odd_arrays_fall_back():
-    make = CASES[1][1]  # sgd with momentum: no single-threaded kernel
+def test_small_buffers_run_the_reference_and_odd_arrays_fall_back(monkeypatch):
+    make = CASES[1][1]  # sgd with momentum: NumPy's passes run below compiled_min_size
+    calls, kernel = [], optim.sgd._sgd_kernel
+    monkeypatch.setattr(optim.sgd, "_sgd_kernel", lambda *args: calls.append(1) or kernel(*args))
     compiled, _ = _trajectory(make, "numba", np.float32, SHAPES, min_size=10**9)
     reference, _ = _trajectory(make, "numpy", np.float32, SHAPES)
-    assert all(np.array_equal(a, b) for a, b in zip(compiled, reference))  # the same code ran
+    assert not calls and all(np.array_equal(a, b) for a, b in zip(compiled, reference))
+    _trajectory(make, "numba", np.float32, SHAPES, min_size=0)
+    assert len(calls) == 6  # from compiled_min_size on, the kernel
     w = Parameter(np.asfortranarray(np.ones((5, 4), np.float32)))  # no 1-D view aliases it
     opt = CASES[3][1]([w])  # adam
     opt.compiled_min_size = 0

@@ -10,7 +10,6 @@ import numpy as np
 
 from .. import cupy_kernels, kernels
 from ..backend import is_cupy
-from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
@@ -39,15 +38,16 @@ def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, s
         w[i] = shrink * w[i] - m_i / (math.sqrt(v_i) + epsilon) * lr
 
 
-@kernels.jit(parallel=True)
-def _nadam_kernel(w, g, m, v, lr_g, lr_m, beta_1, beta_2, bias_2, epsilon):
-    """One pass of Nadam: w -= lr_g * g / denom + lr_m * m / denom, denom = sqrt(v / bias_2) + eps."""
-    for i in prange(w.size):
-        m[i] = beta_1 * m[i] + (1 - beta_1) * g[i]
-        v[i] = beta_2 * v[i] + (1 - beta_2) * g[i] * g[i]
+@kernels.jit(**kernels.VECTORISE)
+def _nadam_kernel(w, g, m, v, lr_g, lr_m, beta_1, beta_2, rest_1, rest_2, bias_2, epsilon):
+    """One pass of Nadam, as ``_adam_kernel`` runs (calling thread, w's dtype, the reference's order):
+    w -= lr_g * g / denom, then w -= lr_m * m / denom, with denom = sqrt(v / bias_2) + eps."""
+    for i in range(w.size):
+        m[i] = m[i] * beta_1 + g[i] * rest_1
+        v[i] = v[i] * beta_2 + g[i] * g[i] * rest_2
         denom = math.sqrt(v[i] / bias_2) + epsilon
-        w[i] -= lr_g * g[i] / denom
-        w[i] -= lr_m * m[i] / denom
+        w[i] = w[i] - lr_g * g[i] / denom
+        w[i] = w[i] - lr_m * m[i] / denom
 
 
 def _moments(state, w, g, beta_1, beta_2, tmp):
@@ -163,6 +163,7 @@ class Nadam(Optimizer):
     """
 
     scalar_state = ("step", "mu_product")
+    small_kernel = True
 
     def __init__(self, params=None, learning_rate=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  momentum_decay=0.004, **kwargs):
@@ -183,7 +184,8 @@ class Nadam(Optimizer):
             state["m"], state["v"] = np.zeros_like(w), np.zeros_like(w)
         views = self.fused(w, g, state["m"], state["v"])
         if views is not None:
-            scalars = (lr_g, lr_m, b1, h["beta_2"], 1 - h["beta_2"] ** t, h["epsilon"])
+            scalars = self.typed(w, lr_g, lr_m, b1, h["beta_2"], 1 - b1, 1 - h["beta_2"], 1 - h["beta_2"] ** t,
+                                 h["epsilon"])
             _nadam_kernel(*views, *scalars)
             return
         m, v = _moments(state, w, g, b1, h["beta_2"], self.scratch(w))

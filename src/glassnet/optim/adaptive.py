@@ -4,44 +4,45 @@ import math
 import numpy as np
 
 from .. import kernels
-from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
-@kernels.jit(parallel=True)
+# Each kernel makes one pass on the calling thread, in w's dtype (``Optimizer.typed``), with the
+# NumPy reference's operations in its order, so the two agree to the last bit. ``rest`` is 1 - rho.
+@kernels.jit(**kernels.VECTORISE)
 def _adagrad_kernel(w, g, s, lr, epsilon, weight_decay):
-    for i in prange(w.size):
-        g_i = g[i] + weight_decay * w[i]
-        s[i] += g_i * g_i
-        w[i] -= lr * g_i / (math.sqrt(s[i]) + epsilon)
+    for i in range(w.size):
+        g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
+        s[i] = s[i] + g_i * g_i
+        w[i] = w[i] - lr * g_i / (math.sqrt(s[i]) + epsilon)
 
 
-@kernels.jit(parallel=True)
-def _rmsprop_kernel(w, g, v, mean, buf, lr, rho, momentum, epsilon, weight_decay, centered):
+@kernels.jit(**kernels.VECTORISE)
+def _rmsprop_kernel(w, g, v, mean, buf, lr, rho, rest, momentum, epsilon, weight_decay, centered):
     """One pass of RMSprop; ``mean`` is used when centered, ``buf`` when momentum > 0."""
-    for i in prange(w.size):
-        g_i = g[i] + weight_decay * w[i]
-        v[i] = rho * v[i] + (1 - rho) * g_i * g_i
+    for i in range(w.size):
+        g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
+        v[i] = v[i] * rho + rest * (g_i * g_i)
         if centered:
-            mean[i] = rho * mean[i] + (1 - rho) * g_i
+            mean[i] = mean[i] * rho + rest * g_i
             avg = math.sqrt(v[i] - mean[i] * mean[i]) + epsilon
         else:
             avg = math.sqrt(v[i]) + epsilon
         if momentum != 0:
-            buf[i] = momentum * buf[i] + g_i / avg
-            w[i] -= lr * buf[i]
+            buf[i] = buf[i] * momentum + g_i / avg
+            w[i] = w[i] - lr * buf[i]
         else:
-            w[i] -= lr * g_i / avg
+            w[i] = w[i] - lr * g_i / avg
 
 
-@kernels.jit(parallel=True)
-def _adadelta_kernel(w, g, v, acc, lr, rho, epsilon, weight_decay):
-    for i in prange(w.size):
-        g_i = g[i] + weight_decay * w[i]
-        v[i] = rho * v[i] + (1 - rho) * g_i * g_i
+@kernels.jit(**kernels.VECTORISE)
+def _adadelta_kernel(w, g, v, acc, lr, rho, rest, epsilon, weight_decay):
+    for i in range(w.size):
+        g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
+        v[i] = v[i] * rho + rest * (g_i * g_i)
         delta = math.sqrt(acc[i] + epsilon) / math.sqrt(v[i] + epsilon) * g_i
-        acc[i] = rho * acc[i] + (1 - rho) * delta * delta
-        w[i] -= lr * delta
+        acc[i] = acc[i] * rho + rest * (delta * delta)
+        w[i] = w[i] - lr * delta
 
 
 @OPTIMIZERS.register("adagrad")
@@ -54,6 +55,8 @@ class Adagrad(Optimizer):
         epsilon: Defaults to ``1e-10``.
         weight_decay: Defaults to ``0.0``.
     """
+
+    small_kernel = True
 
     def __init__(self, params=None, learning_rate=0.01, initial_accumulator_value=0.0, epsilon=1e-10,
                  weight_decay=0.0, **kwargs):
@@ -68,7 +71,7 @@ class Adagrad(Optimizer):
         s = state.setdefault("sum", np.full_like(w, h["initial_accumulator_value"]))
         views = self.fused(w, g, s)
         if views is not None:
-            _adagrad_kernel(*views, *(lr, h["epsilon"], h["weight_decay"]))
+            _adagrad_kernel(*views, *self.typed(w, lr, h["epsilon"], h["weight_decay"]))
             return
         g = coupled_decay(w, g, h["weight_decay"])
         s += g * g
@@ -91,6 +94,8 @@ class RMSprop(Optimizer):
         weight_decay: Defaults to ``0.0``.
     """
 
+    small_kernel = True
+
     def __init__(self, params=None, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=0.0, **kwargs):
         super().__init__(params, learning_rate, **kwargs)
@@ -110,7 +115,7 @@ class RMSprop(Optimizer):
             state.setdefault("momentum_buffer", np.zeros_like(w))
         views = self.fused(w, g, v, state.get("grad_avg", v), state.get("momentum_buffer", v))
         if views is not None:
-            scalars = (lr, rho, h["momentum"], h["epsilon"], h["weight_decay"])
+            scalars = self.typed(w, lr, rho, 1 - rho, h["momentum"], h["epsilon"], h["weight_decay"])
             _rmsprop_kernel(*views, *scalars, h["centered"])
             return
         g = coupled_decay(w, g, h["weight_decay"])
@@ -143,6 +148,8 @@ class Adadelta(Optimizer):
         weight_decay: Defaults to ``0.0``.
     """
 
+    small_kernel = True
+
     def __init__(self, params=None, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0, **kwargs):
         super().__init__(params, learning_rate, **kwargs)
         self.hyper = {"rho": check_hyper("rho", rho, 0.0, 1.0),
@@ -156,7 +163,7 @@ class Adadelta(Optimizer):
         acc = state.setdefault("acc_delta", np.zeros_like(w))
         views = self.fused(w, g, v, acc)
         if views is not None:
-            _adadelta_kernel(*views, *(lr, rho, eps, h["weight_decay"]))
+            _adadelta_kernel(*views, *self.typed(w, lr, rho, 1 - rho, eps, h["weight_decay"]))
             return
         g = coupled_decay(w, g, h["weight_decay"])
         v *= rho

@@ -2,25 +2,20 @@
 import numpy as np
 
 from .. import kernels
-from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
-@kernels.jit(parallel=True)
-def _sgd_kernel(w, g, buf, lr, momentum, dampening, weight_decay, first, nesterov):
-    """One pass of SGD over every element; ``buf`` is unused without momentum."""
-    for i in prange(w.size):
-        g_i = g[i] + weight_decay * w[i]
+@kernels.jit(**kernels.VECTORISE)
+def _sgd_kernel(w, g, buf, lr, momentum, rest, weight_decay, first, nesterov):
+    """One pass of SGD over every element, on the calling thread, in w's dtype and in the NumPy
+    reference's order of operations (the two agree to the last bit; see ``Optimizer.typed``).
+    ``rest`` is ``1 - dampening``; ``buf`` is unused without momentum."""
+    for i in range(w.size):
+        g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
         if momentum != 0:
-            if first:
-                buf[i] = g_i
-            else:
-                buf[i] = momentum * buf[i] + (1 - dampening) * g_i
-            if nesterov:
-                g_i = g_i + momentum * buf[i]
-            else:
-                g_i = buf[i]
-        w[i] -= lr * g_i
+            buf[i] = g_i if first else buf[i] * momentum + rest * g_i
+            g_i = g_i + momentum * buf[i] if nesterov else buf[i]
+        w[i] = w[i] - lr * g_i
 
 
 @OPTIMIZERS.register("sgd", "gradient_descent")
@@ -64,7 +59,7 @@ class SGD(Optimizer):
             state["momentum_buffer"] = np.empty_like(w)
         views = self.fused(w, g, state.get("momentum_buffer", w))
         if views is not None:
-            scalars = (lr, h["momentum"], h["dampening"], h["weight_decay"])
+            scalars = self.typed(w, lr, h["momentum"], 1 - h["dampening"], h["weight_decay"])
             _sgd_kernel(*views, *scalars, bool(first), h["nesterov"])
             return
         g = coupled_decay(w, g, h["weight_decay"])

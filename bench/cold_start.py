@@ -9,7 +9,10 @@ Conditions, interleaved run by run so a change of load hits all three alike, eac
   install: every kernel the run calls is compiled;
 - warm: the same cache directory every run, filled by one untimed run first (what every later
   run pays; glassnet's kernels are ``cache=True``, see glassnet/kernels);
-- numpy: ``GLASSNET_KERNELS=numpy``, no Numba at all (Numba is not even imported).
+- numpy: ``GLASSNET_KERNELS=numpy``, no Numba at all (Numba is not even imported);
+- before (with ``--before SRC``): the ``src`` folder of a checkout from before the compiled kernels
+  (``git worktree add /tmp/before 618170a^`` then ``--before /tmp/before/src``), on PYTHONPATH:
+  the "today" the issue's "warm no slower than today" compares with.
 
 Reported per condition: total wall time of the process (import, compile, train, plots and
 files), the child's CPU time (user + system: less sensitive to other processes on a shared
@@ -54,9 +57,10 @@ def _kernels_cached(cache_dir):
     return sum(name.endswith(".nbi") for _, _, names in os.walk(cache_dir) for name in names)
 
 
-def run(train_args, runs=3):
+def run(train_args, runs=3, before=None):
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "GLASSNET_KERNELS")}
-    results = {c: [] for c in CONDITIONS}
+    conditions = CONDITIONS + (("before",) if before else ())
+    results = {c: [] for c in conditions}
     loads = []
     with tempfile.TemporaryDirectory(prefix="glassnet-cold-start-") as tmp:
         warm_cache = os.path.join(tmp, "warm-cache")
@@ -64,11 +68,13 @@ def run(train_args, runs=3):
         for r in range(runs):
             loads.append(os.getloadavg()[0])
             print(f"run {r + 1}/{runs}, load {loads[-1]:.1f}", file=sys.stderr)
-            for condition in CONDITIONS:
+            for condition in conditions:
                 cache = os.path.join(tmp, f"cold-cache-{r}") if condition == "cold" else warm_cache
                 run_env = {**env, "NUMBA_CACHE_DIR": cache}
                 if condition == "numpy":
                     run_env["GLASSNET_KERNELS"] = "numpy"
+                if condition == "before":
+                    run_env["PYTHONPATH"] = os.path.abspath(before)
                 wall, cpu, trained = _train(train_args, run_env, os.path.join(tmp, f"{condition}-{r}"))
                 results[condition].append({"wall_s": wall, "cpu_s": cpu, "train_s": trained,
                                            "kernels_compiled": _kernels_cached(cache) if condition == "cold" else 0})
@@ -87,11 +93,12 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one run of a tiny training (a smoke test)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument("--before", metavar="SRC", help="an earlier checkout's src folder: one more condition")
     args, train_args = parser.parse_known_args(argv)
     train_args = [a for a in train_args if a != "--"]
     if args.quick:
         train_args = ["--dataset", "xor", "--epochs", "1", *train_args]
-    results, loads = run(train_args, 1 if args.quick else args.runs)
+    results, loads = run(train_args, 1 if args.quick else args.runs, args.before)
     print(f"glassnet train {' '.join(train_args) or '(defaults)'}; load average (1 min) before each run: "
           f"{', '.join(f'{x:.1f}' for x in loads)}")
     print(f"{'condition':10} {'wall s':>20} {'CPU s':>20} {'train s (CLI)':>20} {'kernels compiled':>17}")

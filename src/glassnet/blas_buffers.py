@@ -14,13 +14,14 @@ page in, so each one pays a page walk that finds nothing (46% of the kernel's pe
 convolution's product). The digits network is all narrow (64-64-10): its ``predict`` at batch 1024
 went from 750 to 570 us with this product done first.
 
-How far the prefetch reaches grows with the product's inner dimension: the 128 x 128 product at
-import (about 0.1 ms) covers the dense layers, not the convolution's column products (inner
-dimension 9 x channels + 1: 289-1153), which stay 2-4x slow after it. ``map_wide_gemm_buffers``,
-called by the convolution, maps 512 KiB more once per process (about 5-15 ms): conv 2 of the
-CNN (36,864 x 289 @ 289 x 64) 78-92 -> 43 ms, its weight gradient 124-136 -> 45 ms, a
-16,384 x 1153 @ 1153 x 256 product 0.95-1.1 s -> 0.28 s (bench/NOTES.md, "Conv products and
-OpenBLAS's unmapped buffer pages").
+How far the prefetch reaches grows with the product's inner dimension: a 128 x 128 product covers
+the dense layers, not the convolution's column products (inner dimension 9 x channels + 1:
+289-1153), which stay 2-4x slow after it. ``map_wide_gemm_buffers`` maps 512 KiB, once per
+process, at import (8-17 ms, one thread): conv 2 of the CNN (36,864 x 289 @ 289 x 64) 78-92 -> 43
+ms, its weight gradient 124-136 -> 45 ms, a 16,384 x 1153 @ 1153 x 256 product 0.95-1.1 s -> 0.28
+s (bench/NOTES.md, "Conv products and OpenBLAS's unmapped buffer pages"); the LSTM step's product
+(64 x 161 @ 161 x 512) 367 -> 312 us and the char LM's (64 x 321 @ 321 x 1024) 1.55-1.80 -> 1.29
+ms, over what the 128 x 128 product gives; the digits products as the 128 x 128 one does.
 
 ``GLASSNET_BLAS_WARMUP=0`` turns both products off.
 """

@@ -74,10 +74,9 @@ def glassnet_runner(sizes, batch, x, y, weights):
 
 def numpy_runner(sizes, batch, x, y, weights):
     # The product glassnet runs at import (glassnet/blas_buffers.py: OpenBLAS runs narrow products
-    # ~1.6x faster once one with 128+ columns has run), so that this loop and glassnet compare
+    # 1.2-4x faster once its buffer's pages are mapped), so that this loop and glassnet compare
     # as code, not as OpenBLAS's states.
-    a = np.ones((128, 128), dtype=np.float32)
-    a @ a
+    np.ones((1024, 128), dtype=np.float32) @ np.ones((128, 1024), dtype=np.float32)
     params = [w.copy() for w in weights]
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]

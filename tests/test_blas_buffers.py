@@ -1,14 +1,13 @@
-"""The products that map OpenBLAS's packing buffer (glassnet/blas_buffers.py): at import, and the
-convolution's wider one once per process."""
+"""The products that map OpenBLAS's packing buffer (glassnet/blas_buffers.py), once per process
+at import."""
 import os
 import subprocess
 import sys
 import threading
 
-import numpy as np
 import pytest
 
-from glassnet import blas_buffers, kernels, ops
+from glassnet import blas_buffers
 
 
 def test_the_product_runs_unless_turned_off(monkeypatch):
@@ -43,10 +42,3 @@ def test_the_wide_product_runs_once_per_process(recorded_products):
     other.join()
     assert recorded_products == [blas_buffers.WIDE]
 
-
-@pytest.mark.parametrize("path", ["numba", "numpy"])
-def test_conv2d_forward_runs_the_wide_product_on_both_paths(recorded_products, path):
-    with kernels.use(path):
-        y = ops.Conv2D().forward(np.ones((1, 4, 4, 1), np.float32), np.ones((3, 3, 1, 2), np.float32))
-    assert recorded_products == [blas_buffers.WIDE]
-    np.testing.assert_array_equal(y, np.full((1, 2, 2, 2), 9, np.float32))

@@ -12,7 +12,6 @@ none, scatters the input gradient with a col2im kernel, and pooling runs as kern
 """
 import numpy as np
 
-from .. import blas_buffers
 from ..backend import as_strided, get_array_module
 from . import conv_kernels
 from .bias_activation import compilable
@@ -22,8 +21,9 @@ from .workspace import empty
 # NOTE: the convolution's products run over blocks of rows of the columns, about this many bytes
 # of columns each (512 rows of 3 x 3 x 32 + 1 float32 columns): cols.T @ gy over all N * OH * OW
 # rows at once measured 2.7x slower in OpenBLAS (one thread) than the same product summed over
-# blocks of 512 rows, whose operands stay in cache (bench/NOTES.md, "Convolution kernels"). The
-# compiled path makes each block's columns when it needs them, so it keeps no columns at all.
+# blocks of 512 rows (bench/NOTES.md, "Convolution kernels"); since import maps OpenBLAS's buffer
+# pages (blas_buffers) the two measure the same (45-51 against 45-49 ms), and blocks of 0.5-8x this
+# size too. The compiled path makes each block's columns when it needs them, so it keeps no columns.
 BLOCK_BYTES = 512 * 289 * 4
 
 
@@ -95,8 +95,6 @@ class Conv2D(Function):
         if b is not None:
             weights = xp.concatenate([weights, b[None].astype(w.dtype, copy=False)])
         self.w, self.has_bias = w, b is not None
-        if xp is np:  # (both paths: their products are OpenBLAS's narrow ones, 2-4x slow without it)
-            blas_buffers.map_wide_gemm_buffers()
         if self.compiled:
             self.x = np.ascontiguousarray(x)
             y = np.empty((n * oh * ow, f), dtype=x.dtype)

@@ -208,11 +208,13 @@ class LSTMOp(_RecurrentOp):
       step's gates are one product of its first U + D + 1 columns with the
       stacked [U; W; b], and after the loop the same rows give dU, dW and db in
       one product. The output is a strided view of the buffer's h and c columns.
-    - While a graph is recorded, each forward step saves the factors its
-      backward step needs (see _RecurrentOp); the backward loop is then four
-      array operations and one product per step.
+    - While a graph is recorded, each forward step saves the gate values
+      (i, f, g, o) and tanh(c): 5U numbers per row, from which the backward step
+      forms its factors (c_{t-1} is in the rows buffer). The six factor blocks
+      saved before took 6U (bench/NOTES.md).
     The compiled path keeps the product and does the rest of a step in one kernel
-    (recurrent_fused.lstm_step, with its own vectorised tanh), saving the same factors.
+    (recurrent_fused.lstm_step, with its own vectorised tanh), the backward step
+    likewise (recurrent_kernels.lstm_step_backward); both save the same arrays.
     """
 
     def __init__(self, mask=None, cells=True):
@@ -228,10 +230,8 @@ class LSTMOp(_RecurrentOp):
         rows = self._rows(x, h0, tail=units)  # [h_{t-1}, x_t, 1, c_{t-1}]
         rows[0, :, width:] = c0
         if self.record:
-            # dL/dz = factors * (dc_t, dc_t, dc_t, dh_t); dL/dc_t = dh_t * o(1 - tanh(c)^2) + ...;
-            # dL/dc_{t-1} = dL/dc_t * f.
-            self.factors = empty((steps, n, 4 * units), x.dtype, xp)
-            self.dc_factors = empty((steps, 2, n, units), x.dtype, xp)  # o(1 - tanh(c)^2), f
+            self.gates = empty((steps, n, 4 * units), x.dtype, xp)  # i, f, g, o
+            self.tanh_c = empty((steps, n, units), x.dtype, xp)  # tanh(c_t), before a mask's carry
         if self._sequence_kernel(x):
             self._run_sequence_kernel(_fused.lstm_sequence, x, rows, w, u, b)
         else:
@@ -256,11 +256,7 @@ class LSTMOp(_RecurrentOp):
         steps, n = rows.shape[0] - 1, rows.shape[1]
         units, width = stacked.shape[1] // 4, stacked.shape[0]
         scale = self._scale(units, rows.dtype, xp)
-        sigmoid_gate = 2 - 2 * scale  # 1 on i, f, o; 0 on g
-        shift = 0.5 * sigmoid_gate
-        # Activation derivatives from the gate value a: a(1 - a) for the sigmoid gates,
-        # 1 - a^2 for g; both are bias + a (slope - a).
-        slope, bias = sigmoid_gate, 1 - sigmoid_gate
+        shift = 1 - scale  # 0.5 on i, f, o; 0 on g
         z, ig, tc = (xp.empty((n, k * units), rows.dtype) for k in (4, 1, 1))
         i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
         for t in range(steps):
@@ -274,17 +270,7 @@ class LSTMOp(_RecurrentOp):
             xp.tanh(c_out, out=tc)
             xp.multiply(o, tc, out=h_out)
             if self.record:
-                k = xp.subtract(slope, z, out=self.factors[t])
-                k *= z
-                k += bias
-                k[:, :units] *= g
-                k[:, units:2 * units] *= c
-                k[:, 2 * units:3 * units] *= i
-                k[:, 3 * units:] *= tc
-                k = xp.multiply(tc, tc, out=self.dc_factors[t, 0])
-                xp.subtract(1, k, out=k)
-                k *= o
-                self.dc_factors[t, 1] = f
+                self.gates[t], self.tanh_c[t] = z, tc
             m = _mask_at(self.mask, t, rows.dtype)
             if m is not None:  # a masked step carries the previous state
                 h_out[...] = _carry(m, h_out, rows[t, :, :units])
@@ -293,22 +279,23 @@ class LSTMOp(_RecurrentOp):
     def _forward_compiled(self, rows, stacked):
         steps, n = rows.shape[0] - 1, rows.shape[1]
         units, width = stacked.shape[1] // 4, stacked.shape[0]
-        z, c_new = np.empty((n, 4 * units), rows.dtype), np.empty((n, units), rows.dtype)
+        z, tc = np.empty((n, 4 * units), rows.dtype), np.empty((n, units), rows.dtype)
         masks = self._masks(steps, n, z.dtype)
-        factors, dc_factors = self._saved("factors", z.dtype, 3), self._saved("dc_factors", z.dtype, 4)
         for t in range(steps):
+            if self.record:  # the step's gates and tanh(c) are computed where they are saved
+                z, tc = self.gates[t], self.tanh_c[t]
             np.matmul(rows[t, :, :width], stacked, out=z)
-            _fused.lstm_step(z, rows, t, c_new, masks, factors, dc_factors, self.record)
+            _fused.lstm_step(z, rows, t, tc, masks)
 
     def _backward_compiled(self, gy, u_t):
         n, steps, units = gy.shape[-3], gy.shape[-2], self.u.shape[0]
-        dz_all = self._gradient_buffer(self.factors, (steps, n, 4 * units))
+        dz_all = self._gradient_buffer(self.gates, (steps, n, 4 * units))
         gy, masks = np.ascontiguousarray(gy), self._masks(steps, n, gy.dtype)
         gy_h, gy_c = (gy[0], gy[1]) if self.cells else (gy, np.empty((0, 0, 0), gy.dtype))
         dh_next, dc_next, carry = (np.zeros((n, units), gy.dtype) for _ in range(3))
         for t in reversed(range(steps)):
-            _k.lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, self.factors, self.dc_factors,
-                                  dz_all)
+            _k.lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, self.rows, self.gates,
+                                  self.tanh_c, dz_all)
             np.matmul(dz_all[t], u_t, out=dh_next)
         return _weight_grads(self, dz_all, units) + (dh_next + carry, dc_next)
 
@@ -318,20 +305,22 @@ class LSTMOp(_RecurrentOp):
         u_t = xp.ascontiguousarray(self.u.T)  # measured faster than the transposed view
         if self._compiled(gy):
             return self._backward_compiled(gy, u_t)
-        dz_all = self._gradient_buffer(self.factors, (steps, n, 4, units))  # (T, N, gate, U)
-        factors = self.factors.reshape(steps, n, 4, units)
+        dz_all = self._gradient_buffer(self.gates, (steps, n, 4, units))  # (T, N, gate, U)
+        gates, c_prevs = self.gates.reshape(steps, n, 4, units), self.rows[:, :, -units:]
         gy = gy.transpose(0, 2, 1, 3) if self.cells else gy.transpose(1, 0, 2)[None]  # time-major, as the states
         dh_next, dc_next = xp.zeros((n, units), gy.dtype), xp.zeros((n, units), gy.dtype)
-        dct = xp.empty((n, units), dtype=gy.dtype)
         for t in reversed(range(steps)):
             dh, dc = gy[0, t] + dh_next, (gy[1, t] + dc_next if self.cells else dc_next)
             m = _mask_at(self.mask, t, gy.dtype)
             (dh, dh_carry), (dc, dc_carry) = _split(dh, m), _split(dc, m)
-            xp.multiply(dh, self.dc_factors[t, 0], out=dct)
-            dct += dc
-            xp.multiply(factors[t, :, :3], dct[:, None], out=dz_all[t, :, :3])
-            xp.multiply(factors[t, :, 3], dh, out=dz_all[t, :, 3])
-            dh_next, dc_next = dz_all[t].reshape(n, -1) @ u_t, dct * self.dc_factors[t, 1]
+            i, f, g, o = (gates[t, :, k] for k in range(4))
+            tc = self.tanh_c[t]
+            dct = dh * o * (1 - tc * tc) + dc  # dL/dc_t
+            dz = (i * (1 - i) * g * dct, f * (1 - f) * c_prevs[t] * dct, (1 - g * g) * i * dct, o * (1 - o) * tc * dh)
+            dc_next = dct * f  # dL/dc_{t-1}; before dz_all, which may be the gates' buffer, is written
+            for k in range(4):
+                dz_all[t, :, k] = dz[k]
+            dh_next = dz_all[t].reshape(n, -1) @ u_t
             if m is not None:
                 dh_next += dh_carry
                 dc_next += dc_carry

@@ -1,6 +1,6 @@
 """Recurrent kernels that compute their own tanh: the whole-sequence forward loops for small
 batches without a graph, and the LSTM's forward time step (``lstm_step``: everything after the
-step's product, gates, state and backward factors, in one kernel). Their helpers (``tanh``,
+step's product: gates, state and what the backward step needs, in one kernel). Their helpers (``tanh``,
 ``add_product``) live in this file with every kernel that calls them: Numba's disk cache checks
 only the calling kernel's own file for changes.
 
@@ -162,38 +162,30 @@ def lstm_sequence(rows, xw, u, masks):
 
 
 @kernels.jit(**kernels.VECTORISE)
-def lstm_step(z, rows, t, c_new, masks, factors, dc_factors, record):
+def lstm_step(z, rows, t, tc, masks):
     """One time step of the LSTM's stepwise compiled path, after the step's product (BLAS).
 
     z (N, 4U): the pre-activations, the sigmoid gates' (i, f, o) computed with halved weights
     (sigmoid(p) = (1 + tanh(p / 2)) / 2); overwritten by the gate values i, f, g, o. Writes
-    c = f c_prev + i g and h = o tanh(c) into rows[t + 1] (a masked row keeps its state);
-    c_new (N, U) is scratch. Factors (recurrent.py's reference saves the same): dL/dz = factors *
-    (dc, dc, dc, dh) with factors = (i(1-i) g, f(1-f) c_prev, (1-g^2) i, o(1-o) tanh(c)), and
-    dc_factors = (o (1 - tanh(c)^2), f) for dL/dc_t and dL/dc_{t-1}.
+    c = f c_prev + i g and h = o tanh(c) into rows[t + 1] (a masked row keeps its state) and
+    tanh(c) (before the mask's carry) into tc (N, U). While a graph is recorded, z and tc are
+    the op's saved gates[t] and tanh_c[t], from which recurrent_kernels.lstm_step_backward forms
+    its factors, as recurrent.py's reference does.
     """
     half, one = z.dtype.type(0.5), z.dtype.type(1)
-    n, units = c_new.shape
+    n, units = tc.shape
     width = rows.shape[2] - units  # the c columns
     for s in range(n):
-        zs, tc, m = z[s], c_new[s], masks[t, s]
+        zs, tcs, m = z[s], tc[s], masks[t, s]
         tanh_inplace(zs)
         for k in range(units):
             i, f = half + half * zs[k], half + half * zs[units + k]
             zs[k], zs[units + k], zs[3 * units + k] = i, f, half + half * zs[3 * units + k]
-            tc[k] = f * rows[t, s, width + k] + i * zs[2 * units + k]
-            rows[t + 1, s, width + k] = m * tc[k] + (one - m) * rows[t, s, width + k]
-        tanh_inplace(tc)  # now tanh(c)
+            tcs[k] = f * rows[t, s, width + k] + i * zs[2 * units + k]
+            rows[t + 1, s, width + k] = m * tcs[k] + (one - m) * rows[t, s, width + k]
+        tanh_inplace(tcs)  # now tanh(c)
         for k in range(units):
-            i, f, g, o = zs[k], zs[units + k], zs[2 * units + k], zs[3 * units + k]
-            rows[t + 1, s, k] = m * (o * tc[k]) + (one - m) * rows[t, s, k]
-            if record:
-                factors[t, s, k] = i * (one - i) * g
-                factors[t, s, units + k] = f * (one - f) * rows[t, s, width + k]
-                factors[t, s, 2 * units + k] = (one - g * g) * i
-                factors[t, s, 3 * units + k] = o * (one - o) * tc[k]
-                dc_factors[t, 0, s, k] = o * (one - tc[k] * tc[k])
-                dc_factors[t, 1, s, k] = f
+            rows[t + 1, s, k] = m * (zs[3 * units + k] * tcs[k]) + (one - m) * rows[t, s, k]
 
 
 @kernels.jit(**kernels.VECTORISE)

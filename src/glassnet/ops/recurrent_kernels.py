@@ -27,16 +27,22 @@ from .. import kernels
 
 
 @kernels.jit()
-def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, factors, dc_factors, dz):
+def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, rows, gates, tanh_c, dz):
     """dz[t] (N, 4U) from dh = gy_h + dh_next + carry and dc = gy_c + dc_next (gy_h, gy_c (N, T, U);
-    gy_c empty when the op outputs no c sequence: dc = dc_next).
+    gy_c empty when the op outputs no c sequence: dc = dc_next), the saved gates[t] (i, f, g, o),
+    tanh_c[t] and c_{t-1} (rows[t]'s last U columns):
 
+        dL/dc_t = dh o (1 - tanh(c)^2) + dc,    dL/dc_{t-1} = dL/dc_t f,
+        dz = (i (1 - i) g, f (1 - f) c_{t-1}, (1 - g^2) i) dL/dc_t, o (1 - o) tanh(c) dh.
+
+    dz may be the gates' own buffer (each element is read before it is written).
     A masked row's gradients pass to the previous state unchanged: the part (1 - m) dh goes
     to ``carry`` (added at the next call or by the caller), (1 - m) dc into ``dc_next``.
     Updates dc_next to dL/dc_{t-1}; the caller computes dh_next = dz[t] U^T.
     """
     one = dz.dtype.type(1)
     n, units = dh_next.shape
+    width = rows.shape[2] - units  # the c columns
     cells = gy_c.size > 0
     for s in range(n):
         m = masks[t, s]
@@ -45,12 +51,14 @@ def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, factors, d
             dc = gy_c[s, t, k] + dc_next[s, k] if cells else dc_next[s, k]
             carry[s, k] = (one - m) * dh
             dh, dc_carry = m * dh, (one - m) * dc
-            dct = dh * dc_factors[t, 0, s, k] + m * dc
-            dz[t, s, k] = factors[t, s, k] * dct
-            dz[t, s, units + k] = factors[t, s, units + k] * dct
-            dz[t, s, 2 * units + k] = factors[t, s, 2 * units + k] * dct
-            dz[t, s, 3 * units + k] = factors[t, s, 3 * units + k] * dh
-            dc_next[s, k] = dct * dc_factors[t, 1, s, k] + dc_carry
+            i, f, g, o = gates[t, s, k], gates[t, s, units + k], gates[t, s, 2 * units + k], gates[t, s, 3 * units + k]
+            tc = tanh_c[t, s, k]
+            dct = dh * (o * (one - tc * tc)) + m * dc
+            dz[t, s, k] = i * (one - i) * g * dct
+            dz[t, s, units + k] = f * (one - f) * rows[t, s, width + k] * dct
+            dz[t, s, 2 * units + k] = (one - g * g) * i * dct
+            dz[t, s, 3 * units + k] = o * (one - o) * tc * dh
+            dc_next[s, k] = dct * f + dc_carry
 
 
 @kernels.jit()

@@ -72,6 +72,15 @@ def test_pooling_compiled_equals_reference(pool_size, strides, padding, mode, dt
     _assert_paths_equal(lambda: ops.Pool2D(pool_size, strides, padding, mode), [x], dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool_size, padding", [((2, 2), "valid"), ((3, 2), "same"), ((1, 4), "valid")])
+def test_max_pooling_whose_windows_tile_x_compiled_equals_reference(pool_size, padding, dtype):
+    """Strides = pool size over 6 x 8 positions: the backward writes gx without zeros first (ties
+    included: the gradient goes to the first maximum)."""
+    x = np.maximum(np.random.default_rng(4).standard_normal((3, 6, 8, 5)), 0).round(1).astype(dtype)
+    _assert_paths_equal(lambda: ops.Pool2D(pool_size, pool_size, padding, "max"), [x], dtype)
+
+
 def test_max_pooling_propagates_nan_on_both_paths():
     x = np.arange(2 * 4 * 4 * 2, dtype=np.float32).reshape(2, 4, 4, 2)
     x[0, 1, 0, 1] = np.nan

@@ -307,9 +307,11 @@ class Pool2D(Function):
         (pt, _), (pl, _) = self.pads
         if self.compiled:  # (gy: the forward's dtype, or float64 for a float64 loss, as NumPy would promote)
             gy = np.ascontiguousarray(gy, dtype=np.promote_types(gy.dtype, self.dtype))
-            gx = np.zeros(self.x_shape, dtype=gy.dtype)
+            # windows that tile x: the max pooling's backward writes each cell of gx once
+            tiled = (sh, sw) == (ph, pw) and self.x_shape[1:3] == (gy.shape[1] * ph, gy.shape[2] * pw)
+            gx = (np.empty if tiled and self.mode == "max" else np.zeros)(self.x_shape, dtype=gy.dtype)
             if self.mode == "max":
-                conv_kernels.max_pool_backward(gy, self.arg, ph, pw, sh, sw, pt, pl, gx)
+                conv_kernels.max_pool_backward(gy, self.arg, ph, pw, sh, sw, pt, pl, tiled, gx)
             else:
                 conv_kernels.avg_pool_backward(gy, ph, pw, sh, sw, pt, pl, gx)
             return gx

@@ -102,8 +102,11 @@ def max_pool(x, ph, pw, sh, sw, pt, pl, y, arg):
 
 
 @kernels.jit()
-def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, gx):
-    """gx (zeros, shape of x) += gy at each window's arg-max cell."""
+def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, tiled, gx):
+    """gx (zeros, shape of x) += gy at each window's arg-max cell. With ``tiled`` (the windows tile
+    x exactly: strides = pool size, no padding, no cell left over) every cell is in one window and
+    is written once, gx = gy or 0, so gx needs no zeros first (on the CIFAR CNN's pools, half the
+    time of zeros and adding)."""
     n, h, w, c = gx.shape
     _, oh, ow, _ = gy.shape
     zero = gx.dtype.type(0)
@@ -117,8 +120,12 @@ def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, gx):
                         if r < 0 or r >= h or col < 0 or col >= w:
                             continue
                         k = arg.dtype.type(i * pw + j)
-                        for ch in range(c):  # every cell of the window, so that the channel loop vectorises
-                            gx[s, r, col, ch] += gy[s, p, q, ch] if arg[s, p, q, ch] == k else zero
+                        if tiled:
+                            for ch in range(c):
+                                gx[s, r, col, ch] = gy[s, p, q, ch] if arg[s, p, q, ch] == k else zero
+                        else:
+                            for ch in range(c):  # every cell of the window, so that the channel loop vectorises
+                                gx[s, r, col, ch] += gy[s, p, q, ch] if arg[s, p, q, ch] == k else zero
 
 
 @kernels.jit()

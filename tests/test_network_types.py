@@ -10,7 +10,9 @@ from glassnet import nn
 from glassnet.cli import main as cli
 
 def test_cnn_reaches_98_5_percent_on_digits(example):
-    accuracy, _ = example("cnn_digits").main(verbose=0)
+    # 20 epochs (0.992 test accuracy; 15 give 0.983) rather than the default run's early stopping
+    # (0.989 after about 45 epochs, 22 s): the suite's time
+    accuracy, _ = example("cnn_digits").main(epochs=20, verbose=0)
     assert accuracy >= 0.985
 
 

@@ -3,7 +3,6 @@ at import."""
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 
@@ -25,20 +24,14 @@ def test_import_with_it_turned_off_still_works():
     assert out.stdout.strip() == "(2, 3)"
 
 
-@pytest.fixture
-def recorded_products(monkeypatch):
-    """The shapes of the products map_gemm_buffers is asked for, with the once-per-process memo emptied."""
-    shapes = []
-    monkeypatch.setattr(blas_buffers, "map_gemm_buffers", lambda shape: shapes.append(shape) or True)
-    blas_buffers.map_wide_gemm_buffers.cache_clear()
-    yield shapes
-    blas_buffers.map_wide_gemm_buffers.cache_clear()
-
-
-def test_the_wide_product_runs_once_per_process(recorded_products):
-    assert blas_buffers.map_wide_gemm_buffers() and blas_buffers.map_wide_gemm_buffers()
-    other = threading.Thread(target=blas_buffers.map_wide_gemm_buffers)  # (another thread: mapped already)
-    other.start()
-    other.join()
-    assert recorded_products == [blas_buffers.WIDE]
-
+@pytest.mark.parametrize("setting,expected", [("1", "1 1"), ("0", "0 0")])
+def test_the_import_runs_the_wide_product_once(setting, expected):
+    code = ("import numpy as np\n"
+            "shapes, real = [], np.ones\n"
+            "np.ones = lambda shape, dtype=None: shapes.append(shape) or real(shape, dtype=dtype)\n"
+            "import glassnet\n"
+            "print(shapes.count((1024, 128)), shapes.count((128, 1024)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, blas_buffers.ENV_VAR: setting})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected

@@ -77,7 +77,6 @@ class Adam(Optimizer):
     """
 
     decoupled = False  # AdamW: weight decay shrinks w instead
-    small_kernel = True  # _adam_kernel pays at every size
 
     def __init__(self, params=None, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=0.0, **kwargs):
@@ -163,7 +162,6 @@ class Nadam(Optimizer):
     """
 
     scalar_state = ("step", "mu_product")
-    small_kernel = True
 
     def __init__(self, params=None, learning_rate=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  momentum_decay=0.004, **kwargs):

@@ -56,8 +56,6 @@ class Adagrad(Optimizer):
         weight_decay: Defaults to ``0.0``.
     """
 
-    small_kernel = True
-
     def __init__(self, params=None, learning_rate=0.01, initial_accumulator_value=0.0, epsilon=1e-10,
                  weight_decay=0.0, **kwargs):
         super().__init__(params, learning_rate, **kwargs)
@@ -93,8 +91,6 @@ class RMSprop(Optimizer):
         centered: Defaults to ``False``.
         weight_decay: Defaults to ``0.0``.
     """
-
-    small_kernel = True
 
     def __init__(self, params=None, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=0.0, **kwargs):
@@ -147,8 +143,6 @@ class Adadelta(Optimizer):
         epsilon: Defaults to ``1e-6``.
         weight_decay: Defaults to ``0.0``.
     """
-
-    small_kernel = True
 
     def __init__(self, params=None, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0, **kwargs):
         super().__init__(params, learning_rate, **kwargs)

@@ -157,15 +157,13 @@ class Optimizer:
         """Update the array ``w`` in place from its gradient ``g``."""
         raise NotImplementedError
 
-    # Buffers smaller than this run the NumPy reference even when compiled kernels are on, where
-    # a kernel call costs more than the few NumPy passes over a small buffer: plain SGD's two
-    # (4,810 parameters of the digits MLP: 20 us a step with the kernel, 11 us without). An
-    # attribute, so a test can lower it on one optimizer.
+    # True where the kernel pays at every size (4,810 parameters, one thread: Adam 32 against 48 us
+    # a step, Nadam 33 against 61, RMSprop 35 against 43, Adadelta 53 against 65, Adagrad 29
+    # against 34). SGD sets it False: below compiled_min_size its NumPy update (two passes without
+    # momentum) beats a kernel call (4,810 parameters: 11 against 20 us a step). compiled_min_size
+    # is an attribute, so a test can change it on one optimizer.
+    small_kernel = True
     compiled_min_size = 1 << 15
-    # True for an optimizer whose kernel pays at every size (4,810 parameters, one thread: Adam
-    # 32 against 48 us a step, Nadam 33 against 61, RMSprop 35 against 43, Adadelta 53 against 65,
-    # Adagrad 29 against 34): it ignores compiled_min_size.
-    small_kernel = False
 
     def fused(self, w, g, *state):
         """``w``, ``g`` and the state arrays as 1-D views for a compiled kernel (which computes

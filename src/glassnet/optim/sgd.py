@@ -41,6 +41,8 @@ class SGD(Optimizer):
     0.800000011920929
     """
 
+    small_kernel = False  # see Optimizer.small_kernel
+
     def __init__(self, params=None, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
                  dampening=0.0, **kwargs):
         super().__init__(params, learning_rate, **kwargs)

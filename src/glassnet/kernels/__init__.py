@@ -29,6 +29,14 @@ with it, and Numba inlines it.
 Numba's parallel kernels run on the ``threadsafe`` threading layer unless the user chose one
 (``NUMBA_THREADING_LAYER``): glassnet is called from several threads at once, and Numba's
 default ``workqueue`` layer aborts when two threads launch parallel kernels together.
+
+A ``jit(parallel=True)`` kernel runs on Numba's threads only where no other thread pool spins on
+the cores it needs (``threaded()``), and only on a first argument of at least ``PARALLEL_MIN``
+elements (below that, starting the threads costs more than they save); otherwise its serial
+compilation runs. On a 2-core machine a thread that spins while idle takes a core from them:
+OpenBLAS's workers after each product (``blas_threads`` makes them sleep at once) and OpenMP's
+own workers after each parallel kernel (``threaded()`` starts Numba's OpenMP pool with
+``OMP_WAIT_POLICY=PASSIVE``, unless the user set the variable).
 """
 import contextlib
 import functools
@@ -39,6 +47,11 @@ import types
 
 CHOICES = ("numba", "numpy")
 ENV_VAR = "GLASSNET_KERNELS"
+PARALLEL_MIN = 1 << 16  # elements of a parallel kernel's first argument from which it runs on Numba's threads
+# A parallel kernel that sums over rows gives each thread blocks of this many columns, each column summed
+# over the rows in order: the same sums as a serial loop on any number of threads (seeded runs stay bitwise
+# reproducible), and 8 float32 columns fill one AVX register.
+COLUMNS = 8
 
 
 class _Choice(threading.local):
@@ -130,6 +143,65 @@ def _numba():
     return numba
 
 
+@functools.lru_cache(maxsize=None)
+def threaded():
+    """True when ``jit(parallel=True)`` kernels run on Numba's threads (decided once per process).
+
+    That takes more than one thread (``NUMBA_NUM_THREADS``), OpenBLAS workers that sleep after a
+    product (``blas_threads.workers_sleep``), and Numba's OpenMP layer with passive waiting: Numba's
+    pool is started here with ``OMP_WAIT_POLICY=PASSIVE`` in the environment (then taken out again)
+    unless the user set it, and this holds only if no other OpenMP runtime of that name was loaded
+    before (it reads the variable once) or the user asked for passive waiting. PyTorch's own copy
+    has that name: in a process that imported PyTorch first the kernels run serial.
+    """
+    from ..blas_threads import workers_sleep  # noqa: PLC0415
+
+    with _numba_lock:
+        numba = _numba()
+        if numba.config.NUMBA_NUM_THREADS < 2 or not workers_sleep():
+            return False
+        user = os.environ.get("OMP_WAIT_POLICY")
+        loaded_before = _openmp_loaded()
+        if user is None:
+            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        try:
+            numba.get_num_threads()  # starts the pool: loads the threading layer's library
+        finally:
+            if user is None:
+                del os.environ["OMP_WAIT_POLICY"]
+        passive = user.strip().lower() == "passive" if user is not None else not loaded_before
+        return numba.threading_layer() == "omp" and passive
+
+
+class _Process:
+    """What this process has done: set under ``_numba_lock``, or in a forked child before it has threads."""
+
+    parallel = []  # the jit kernels whose parallel compilation has been created
+    forked = False  # a child forked after that
+
+
+def _serial_after_fork():
+    """In a child forked after a parallel kernel was compiled, every kernel runs serial: GNU OpenMP
+    cannot run a parallel region in such a child (Numba aborts it)."""
+    if _Process.parallel:
+        _Process.forked = True
+        for kernel in _Process.parallel:
+            kernel._threaded = None
+
+
+os.register_at_fork(after_in_child=_serial_after_fork)
+
+
+def _openmp_loaded():
+    """True when a GNU OpenMP runtime under its system name (libgomp.so) is mapped into this process
+    (vendored copies, such as PyTorch's, carry a hash in their name and keep their own settings)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return any(line.rsplit("/", 1)[-1].startswith("libgomp.so") for line in maps)
+    except OSError:
+        return True  # (cannot tell: as if it were)
+
+
 class jit:  # noqa: N801 - used as a decorator, like numba.njit
     """``@jit(parallel=True)``: a function compiled by ``numba.njit`` on its first call.
 
@@ -139,42 +211,65 @@ class jit:  # noqa: N801 - used as a decorator, like numba.njit
 
     def __init__(self, **options):
         self.options = {"cache": True, **options}
+        self.parallel = self.options.pop("parallel", False)
         self.py_func = None
         self._compiled = None
+        self._parallel = None  # the parallel compilation (created on request)
+        self._threaded = None  # the same, where it runs on Numba's threads (``threaded()``)
 
     def __call__(self, *args, **kwargs):
         compiled = self._compiled
         if compiled is not None:  # (the common case first: a kernel call costs ~1 us)
+            if self._threaded is not None and args[0].size >= PARALLEL_MIN:
+                return self._threaded(*args, **kwargs)
             return compiled(*args, **kwargs)
         if self.py_func is None:  # decorating
             (self.py_func,) = args
             functools.update_wrapper(self, self.py_func)
             return self
-        return self.dispatcher(*args, **kwargs)
+        self.dispatcher  # noqa: B018 - creates the dispatchers
+        return self(*args, **kwargs)
 
     @property
     def dispatcher(self):
-        """The Numba dispatcher (created on first use, once, under a lock)."""
+        """The Numba dispatcher of the serial compilation (created on first use, once, under a lock),
+        and for a parallel kernel where ``threaded()``, the parallel one beside it."""
         if self._compiled is None:
             with _numba_lock:
                 if self._compiled is None:
                     self._compiled = _numba().njit(**self.options)(_with_numba_prange(self.py_func))
+                    if self.parallel and threaded():
+                        self._threaded = self.parallel_dispatcher()
         return self._compiled
 
+    def parallel_dispatcher(self):
+        """The Numba dispatcher of the ``parallel=True`` compilation, whatever ``threaded()`` decided
+        (the tests hold it equal to the serial one in processes where it does not run)."""
+        with _numba_lock:
+            if _Process.forked:
+                return self.dispatcher
+            if self._parallel is None:
+                _Process.parallel.append(self)
+                # (under its own name, so that Numba's disk cache keeps the two compilations apart)
+                func = _with_numba_prange(self.py_func, suffix="_threaded")
+                self._parallel = _numba().njit(parallel=True, **self.options)(func)
+            return self._parallel
 
-def _with_numba_prange(func):
+
+def _with_numba_prange(func, suffix=""):
     """``func`` itself, or where it loops over this module's ``prange`` or calls another ``jit``
     kernel (a helper such as a scalar function), a copy whose globals name ``numba.prange`` and the
-    helpers' Numba dispatchers instead (same code object, so Numba's disk cache still finds it)."""
+    helpers' Numba dispatchers instead (same code object, so Numba's disk cache still finds it).
+    A ``suffix`` gives the copy another name (Numba's disk cache files are named after it)."""
     named = {name: func.__globals__.get(name) for name in func.__code__.co_names}
     swaps = {name: h.dispatcher for name, h in named.items() if isinstance(h, jit) and h.py_func is not func}
     if func.__globals__.get("prange") is prange:
         import numba  # noqa: PLC0415
 
         swaps["prange"] = numba.prange
-    if not swaps:
+    if not swaps and not suffix:
         return func
     copy = types.FunctionType(func.__code__, {**func.__globals__, **swaps}, func.__name__,
                               func.__defaults__, func.__closure__)
-    copy.__qualname__, copy.__module__ = func.__qualname__, func.__module__
+    copy.__qualname__, copy.__module__ = func.__qualname__ + suffix, func.__module__
     return copy

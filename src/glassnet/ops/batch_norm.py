@@ -22,6 +22,7 @@ one pass; the backward in two: the sums, then gx).
 import numpy as np
 
 from .. import kernels
+from ..kernels import COLUMNS, prange
 from ..backend import get_array_module
 from .bias_activation import compilable
 from .function import Function
@@ -128,33 +129,36 @@ def _statistics(x2, compiled, xp):
     return mean, (centred * centred).mean(axis=0, dtype=np.float64)
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def _statistics_kernel(x, mean, var):
     """mean, var (c,) of x (n, c) in one pass: float64 sums of d = x - k and d^2, shifted by the
     first row k (the sums of squares then do not cancel when the mean is large against the spread):
-    mean = k + sum(d) / n, var = sum(d^2) / n - (sum(d) / n)^2."""
+    mean = k + sum(d) / n, var = sum(d^2) / n - (sum(d) / n)^2. The threads take blocks of columns,
+    each summed over the rows in order: the same sums on any number of threads."""
     n, c = x.shape
     s1, s2 = np.zeros(c), np.zeros(c)
     k = np.empty(c)
     for j in range(c):
         k[j] = x[0, j] if n > 0 else 0.0
-    for i in range(n):
-        for j in range(c):
-            d = np.float64(x[i, j]) - k[j]
-            s1[j] += d
-            s2[j] += d * d
+    for block in prange(-(-c // COLUMNS)):
+        first, last = block * COLUMNS, min(c, (block + 1) * COLUMNS)
+        for i in range(n):
+            for j in range(first, last):
+                d = np.float64(x[i, j]) - k[j]
+                s1[j] += d
+                s2[j] += d * d
     for j in range(c):
         m = s1[j] / n
         mean[j] = k[j] + m
         var[j] = max(s2[j] / n - m * m, 0.0)
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def _scale_shift(x, a, b, relu, y):
     """y = x * a + b per column (max(., 0) with relu); x, y: (n, c), a, b: (c,)."""
     n, c = x.shape
     zero = x.dtype.type(0)
-    for i in range(n):
+    for i in prange(n):
         if relu:
             for j in range(c):
                 y[i, j] = max(x[i, j] * a[j] + b[j], zero)
@@ -169,25 +173,28 @@ def _relu_gradient(gy, x, a, b, relu, zero):
     return gy if not relu or x * a + b > zero else zero
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def _backward_sums(gy, x, a, b, mean, inv, relu, sum_g, sum_gxhat):
     """sum_g = sum(g), sum_gxhat = sum(g * (x - mean) * inv) per column, in float64, with g = gy
-    (where x * a + b > 0 only, with relu); sum_g, sum_gxhat: (c,) zeros."""
+    (where x * a + b > 0 only, with relu); sum_g, sum_gxhat: (c,) zeros. Blocks of columns on the
+    threads, as ``_statistics_kernel``."""
     n, c = x.shape
     zero = x.dtype.type(0)
-    for i in range(n):
-        for j in range(c):
-            g = _relu_gradient(gy[i, j], x[i, j], a[j], b[j], relu, zero)
-            sum_g[j] += g
-            sum_gxhat[j] += g * ((x[i, j] - mean[j]) * inv[j])
+    for block in prange(-(-c // COLUMNS)):
+        first, last = block * COLUMNS, min(c, (block + 1) * COLUMNS)
+        for i in range(n):
+            for j in range(first, last):
+                g = _relu_gradient(gy[i, j], x[i, j], a[j], b[j], relu, zero)
+                sum_g[j] += g
+                sum_gxhat[j] += g * ((x[i, j] - mean[j]) * inv[j])
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def _backward_input(gy, x, a, b, mean, q, r, relu, gx):
     """gx = a * g + (x - mean) * q + r per column, with g as in ``_backward_sums``."""
     n, c = x.shape
     zero = x.dtype.type(0)
-    for i in range(n):
+    for i in prange(n):
         for j in range(c):
             g = _relu_gradient(gy[i, j], x[i, j], a[j], b[j], relu, zero)
             gx[i, j] = a[j] * g + (x[i, j] - mean[j]) * q[j] + r[j]

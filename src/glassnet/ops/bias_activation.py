@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .. import kernels
+from ..kernels import COLUMNS, prange
 from .activation import ELU, GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 
 # Activation codes of the compiled kernels (module constants: Numba reads them as constants).
@@ -105,7 +106,7 @@ def _bias(z, b):
     return np.zeros(z.shape[-1], dtype=z.dtype) if b is None else b
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def _forward_kernel(z, b, code, alpha, y):
     """y = a(z + b) (y may be z itself); z, y: (n, m), b: (m,). One loop per activation, so
     that each compiles to a plain vectorisable loop."""
@@ -113,28 +114,28 @@ def _forward_kernel(z, b, code, alpha, y):
     zero, one = z.dtype.type(0), z.dtype.type(1)
     alpha = z.dtype.type(alpha)
     if code == RELU:
-        for i in range(n):
+        for i in prange(n):
             for j in range(m):
                 v = z[i, j] + b[j]
                 y[i, j] = max(v, zero)
     elif code == LEAKY_RELU:
-        for i in range(n):
+        for i in prange(n):
             for j in range(m):
                 v = z[i, j] + b[j]
                 y[i, j] = v if v > zero else alpha * v
     elif code == SIGMOID:  # 1 / (1 + exp(-v)) without overflow: e = exp(-|v|) is in (0, 1]
-        for i in range(n):
+        for i in prange(n):
             for j in range(m):
                 v = z[i, j] + b[j]
                 e = math.exp(-abs(v))
                 y[i, j] = (one if v >= zero else e) / (one + e)
     elif code == ELU_:
-        for i in range(n):
+        for i in prange(n):
             for j in range(m):
                 v = z[i, j] + b[j]
                 y[i, j] = v if v > zero else alpha * math.expm1(v)
     elif code == SOFTMAX:  # y = exp(v - max) / sum(exp(v - max)) over each row
-        for i in range(n):
+        for i in prange(n):
             top = z[i, 0] + b[0]
             for j in range(m):
                 y[i, j] = z[i, j] + b[j]
@@ -147,18 +148,20 @@ def _forward_kernel(z, b, code, alpha, y):
             for j in range(m):
                 y[i, j] /= total
     else:  # LINEAR, and the kinds whose activation runs as NumPy's vectorised function
-        for i in range(n):
+        for i in prange(n):
             for j in range(m):
                 y[i, j] = z[i, j] + b[j]
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def _backward_kernel(gy, y, code, alpha, gz, gb):
-    """gz = gy * a'(z), from y alone; gb = gz summed over the rows. gy, y, gz: (n, m), gb: (m,) zeros."""
+    """gz = gy * a'(z), from y alone (the threads take rows); gb = gz summed over the rows in order
+    (the threads take blocks of columns: the same sums on any number of threads). gy, y, gz: (n, m),
+    gb: (m,) zeros."""
     n, m = gy.shape
     zero, one = y.dtype.type(0), y.dtype.type(1)
     alpha = y.dtype.type(alpha)
-    for i in range(n):
+    for i in prange(n):
         if code == RELU:
             for j in range(m):
                 gz[i, j] = gy[i, j] if y[i, j] > zero else zero
@@ -183,5 +186,8 @@ def _backward_kernel(gy, y, code, alpha, gz, gb):
         else:  # LINEAR
             for j in range(m):
                 gz[i, j] = gy[i, j]
-        for j in range(m):
-            gb[j] += gz[i, j]
+    for block in prange(-(-m // COLUMNS)):
+        first, last = block * COLUMNS, min(m, (block + 1) * COLUMNS)
+        for i in range(n):
+            for j in range(first, last):
+                gb[j] += gz[i, j]

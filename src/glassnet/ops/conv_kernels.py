@@ -7,10 +7,12 @@ All arrays are channels-last: x (N, H, W, C). A window's cell (i, j) at output p
 reading a padded copy of x, so no padded array is made. The innermost loop runs over the
 channels, contiguous in memory, with selects rather than branches, so that it vectorises.
 
-The kernels run on the calling thread (no ``parallel=True``): on this project's 2-core machine,
-shared with other work, a CNN step with parallel kernels took about twice the wall time of the
-same step with serial ones (Numba's workers and OpenBLAS's spinning ones fight for the cores;
-bench/NOTES.md, "Convolution kernels").
+The kernels are ``parallel=True`` over rows or samples: each thread writes its own rows of the
+output, so their results do not depend on the number of threads. They run on Numba's threads only
+where no idle OpenBLAS or OpenMP worker spins on the cores they need (``kernels.threaded``; with
+spinning workers, a CNN step with parallel kernels took 1,284 against 132 ms on this project's 2-core
+machine, bench/NOTES.md, "Parallel kernels"). ``col2im_add`` stays serial: a block's rows add into
+overlapping cells of gx.
 
 - ``im2col``: a block of rows of the columns of the convolution's product, one row per output
   position, ``cols[(s, p, q), (i, j, ch)] = x[s, r, col, ch]`` and a last column of ones (the bias row).
@@ -23,9 +25,10 @@ bench/NOTES.md, "Convolution kernels").
 import numpy as np
 
 from .. import kernels
+from ..kernels import prange
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, first, cols):
     """Rows first, first + 1, ... of the columns (N * OH * OW, KH * KW * C [+ 1]): row (s, p, q)
     holds the receptive field of output position (p, q) of sample s (zeros outside x), and 1 in
@@ -33,7 +36,7 @@ def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, first, cols):
     _, h, w, c = x.shape
     k = kh * kw * c
     zero, one = cols.dtype.type(0), cols.dtype.type(1)
-    for row in range(first, first + cols.shape[0]):
+    for row in prange(first, first + cols.shape[0]):
         s, pq = divmod(row, oh * ow)
         p, q = divmod(pq, ow)
         out = cols[row - first]
@@ -73,14 +76,14 @@ def col2im_add(gcols, first, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, gx):
                         gx[s, r, col, ch] += g[base + ch]
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def max_pool(x, ph, pw, sh, sw, pt, pl, y, arg):
     """y[s, p, q, ch] = the maximum of the window, arg = the window offset k = i * PW + j of its
     first maximum (a cell outside x counts as -inf; a NaN is kept once seen, as np.maximum does)."""
     n, h, w, c = x.shape
     _, oh, ow, _ = y.shape
     low = -np.inf
-    for s in range(n):
+    for s in prange(n):
         for p in range(oh):
             for q in range(ow):
                 for ch in range(c):
@@ -101,7 +104,7 @@ def max_pool(x, ph, pw, sh, sw, pt, pl, y, arg):
                             arg[s, p, q, ch] = k if better else arg[s, p, q, ch]
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, tiled, gx):
     """gx (zeros, shape of x) += gy at each window's arg-max cell. With ``tiled`` (the windows tile
     x exactly: strides = pool size, no padding, no cell left over) every cell is in one window and
@@ -110,7 +113,7 @@ def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, tiled, gx):
     n, h, w, c = gx.shape
     _, oh, ow, _ = gy.shape
     zero = gx.dtype.type(0)
-    for s in range(n):
+    for s in prange(n):
         for p in range(oh):
             for q in range(ow):
                 for i in range(ph):
@@ -128,13 +131,13 @@ def max_pool_backward(gy, arg, ph, pw, sh, sw, pt, pl, tiled, gx):
                                 gx[s, r, col, ch] += gy[s, p, q, ch] if arg[s, p, q, ch] == k else zero
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def avg_pool(x, ph, pw, sh, sw, pt, pl, y):
     """y[s, p, q, ch] = the mean of the window's cells that lie inside x."""
     n, h, w, c = x.shape
     _, oh, ow, _ = y.shape
     zero = y.dtype.type(0)
-    for s in range(n):
+    for s in prange(n):
         for p in range(oh):
             for q in range(ow):
                 count = 0
@@ -153,12 +156,13 @@ def avg_pool(x, ph, pw, sh, sw, pt, pl, y):
                     y[s, p, q, ch] *= inv
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def avg_pool_backward(gy, ph, pw, sh, sw, pt, pl, gx):
-    """gx (zeros, shape of x) += gy / count over each window's cells inside x."""
+    """gx (zeros, shape of x) += gy / count over each window's cells inside x (windows overlap within
+    a sample, not across samples: the threads take whole samples)."""
     n, h, w, c = gx.shape
     _, oh, ow, _ = gy.shape
-    for s in range(n):
+    for s in prange(n):
         for p in range(oh):
             for q in range(ow):
                 count = 0
@@ -177,11 +181,11 @@ def avg_pool_backward(gy, ph, pw, sh, sw, pt, pl, gx):
                                 gx[s, r, col, ch] += gy[s, p, q, ch] * inv
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def relu_backward(gy, y, gz):
     """gz = gy where y > 0, else 0 (the relu fused into the convolution; y is its output)."""
     zero = gz.dtype.type(0)
     n, m = gy.shape
-    for i in range(n):
+    for i in prange(n):
         for j in range(m):
             gz[i, j] = gy[i, j] if y[i, j] > zero else zero

@@ -9,6 +9,7 @@ values.
 import numpy as np
 
 from .. import kernels
+from ..kernels import prange
 from ..backend import random_like
 from .bias_activation import compilable
 from .function import Function
@@ -48,9 +49,9 @@ class Dropout(Function):
         return gy * factor
 
 
-@kernels.jit()
+@kernels.jit(parallel=True)
 def _masked_scale(x, r, rate, scale, y):
     """y = x * (scale if r >= rate else 0), over flat arrays (x * 0 keeps NaN and -0.0, as NumPy's product)."""
     zero = x.dtype.type(0)
-    for i in range(x.size):
+    for i in prange(x.size):
         y[i] = x[i] * (scale if r[i] >= rate else zero)

@@ -9,15 +9,17 @@ import math
 import numpy as np
 
 from .. import cupy_kernels, kernels
+from ..kernels import prange
 from ..backend import is_cupy
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, shrink, amsgrad, rest_1, rest_2):
-    """One pass of Adam over every element (the NumPy reference makes about eleven), on the
-    calling thread: threaded, it shared the cores with OpenBLAS's workers, which spin after the
-    step's last product (wide MLP epoch 1.41-1.50 s threaded against 1.26-1.41 s, 2 cores).
+    """One pass of Adam over every element (the NumPy reference makes about eleven), on Numba's
+    threads where they have the cores (``kernels.threaded``: with OpenBLAS's workers spinning after
+    the step's last product, a threaded Adam made the wide MLP epoch 1.41-1.50 s against 1.26-1.41 s
+    on the calling thread, 2 cores).
 
     lr and epsilon come with the bias corrections folded in, as in ``Adam.update``; ``shrink``
     is AdamW's decoupled ``1 - lr * weight_decay`` (1 for Adam), ``weight_decay`` Adam's coupled one;
@@ -26,7 +28,7 @@ def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, s
     operations run in the NumPy reference's order, so the two agree to the last bit. ``v_max`` is
     written only with amsgrad (it is ``v`` otherwise).
     """
-    for i in range(w.size):
+    for i in prange(w.size):
         g_i = g[i] + weight_decay * w[i]
         m_i = beta_1 * m[i] + g_i * rest_1
         v_i = beta_2 * v[i] + g_i * g_i * rest_2
@@ -38,11 +40,11 @@ def _adam_kernel(w, g, m, v, v_max, lr, beta_1, beta_2, epsilon, weight_decay, s
         w[i] = shrink * w[i] - m_i / (math.sqrt(v_i) + epsilon) * lr
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def _nadam_kernel(w, g, m, v, lr_g, lr_m, beta_1, beta_2, rest_1, rest_2, bias_2, epsilon):
-    """One pass of Nadam, as ``_adam_kernel`` runs (calling thread, w's dtype, the reference's order):
+    """One pass of Nadam, as ``_adam_kernel`` runs (threads, w's dtype, the reference's order):
     w -= lr_g * g / denom, then w -= lr_m * m / denom, with denom = sqrt(v / bias_2) + eps."""
-    for i in range(w.size):
+    for i in prange(w.size):
         m[i] = m[i] * beta_1 + g[i] * rest_1
         v[i] = v[i] * beta_2 + g[i] * g[i] * rest_2
         denom = math.sqrt(v[i] / bias_2) + epsilon

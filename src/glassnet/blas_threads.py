@@ -1,0 +1,87 @@
+"""NumPy's OpenBLAS worker threads sleep as soon as a product ends, so that glassnet's parallel kernels get the cores.
+
+After each product, OpenBLAS's idle workers spin for up to 2**28 CPU cycles (about 0.1 s) before
+they sleep: a core stays busy doing nothing while the next kernel wants it. On this project's
+2-core machine a CNN step whose element-wise kernels ran on two threads (Numba) took 1,284 ms
+against 132 ms on one: the kernels' second thread waited for the core an OpenBLAS worker spun on
+(bench/NOTES.md, "Parallel kernels"). OpenBLAS reads how long its workers spin from
+``OPENBLAS_THREAD_TIMEOUT`` (a power of two of cycles, 4 to 30) when it starts its threads.
+
+``import glassnet`` sets it to 4 (the least: a worker sleeps once its job is done) for NumPy's
+OpenBLAS, unless the user set the variable: it puts the variable in the environment, has OpenBLAS
+read its environment again (``openblas_read_env``), stops its workers (``blas_thread_shutdown_``,
+what OpenBLAS itself does before a fork; the next product starts them again with the new timeout)
+and takes the variable out again, so that child processes and libraries loaded later do not see it.
+A sleeping worker is woken for the next product (a few microseconds; measured on the products the
+networks run, no slower).
+
+Only OpenBLAS's own threads (not an OpenMP build, nor MKL or Accelerate) are handled; elsewhere
+nothing is changed and ``workers_sleep()`` is False, so glassnet's parallel kernels run on one
+thread (``kernels.threaded``).
+"""
+import ctypes
+import functools
+import os
+
+ENV_VAR = "OPENBLAS_THREAD_TIMEOUT"
+QUIET = 16  # 2**16 cycles (about 25 us)
+SLEEPS_WITHIN = 16  # a timeout of at most 2**16 cycles counts as "workers sleep"
+_SYMBOLS = ("openblas_read_env", "openblas_thread_timeout", "blas_thread_shutdown_")
+
+
+@functools.lru_cache(maxsize=None)
+def numpy_openblas():
+    """ctypes handles of NumPy's OpenBLAS: the libraries with a thread server mapped into the process
+    when ``import glassnet`` first asks, right after importing NumPy (read once: an OpenBLAS that
+    another package loads later, such as SciPy's, is not NumPy's and is left alone)."""
+    import numpy  # noqa: F401, PLC0415 - loads NumPy's OpenBLAS
+
+    return tuple(_mapped_openblas())
+
+
+def _mapped_openblas():
+    """ctypes handles of the OpenBLAS libraries mapped into this process that have a thread server."""
+    try:
+        with open("/proc/self/maps") as maps:  # (Linux; elsewhere nothing is found and nothing changed)
+            paths = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
+    except OSError:
+        return []
+    handles = []
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if all(hasattr(lib, name) for name in _SYMBOLS):
+            handles.append(lib)
+    return handles
+
+
+def quiet_workers():
+    """Make NumPy's OpenBLAS workers sleep as soon as their job is done, unless ``OPENBLAS_THREAD_TIMEOUT``
+    is set by the user (then it is theirs). Returns the timeout exponent OpenBLAS uses now, or None where
+    no OpenBLAS with its own threads is loaded."""
+    libs = numpy_openblas()
+    if libs and ENV_VAR not in os.environ:
+        os.environ[ENV_VAR] = str(QUIET)
+        try:
+            for lib in libs:
+                lib.openblas_read_env()
+                lib.blas_thread_shutdown_()  # (its workers start again, with the new timeout, on the next product)
+        finally:
+            del os.environ[ENV_VAR]
+    return _timeout(libs)
+
+
+def _timeout(libs):
+    """The largest timeout exponent of ``libs``, 28 (OpenBLAS's default) for an unset one, None for none."""
+    if not libs:
+        return None
+    return max(lib.openblas_thread_timeout() or 28 for lib in libs)
+
+
+@functools.lru_cache(maxsize=None)
+def workers_sleep():
+    """True when NumPy's OpenBLAS workers sleep as soon as a product ends (read once, after import)."""
+    timeout = _timeout(numpy_openblas())
+    return timeout is not None and timeout <= SLEEPS_WITHIN

@@ -1,0 +1,188 @@
+"""The parallel kernels on Numba's threads (``kernels.threaded``) give bit for bit what their serial
+compilation gives, and NumPy's OpenBLAS workers sleep after a product (``blas_threads``).
+
+Each op runs its compiled path twice: with ``PARALLEL_MIN = 0`` (every call of a parallel kernel on
+the threads, however small) and with it out of reach (serial). The serial compilation is held to the
+NumPy reference by the kernels' own test modules."""
+import contextlib
+import importlib
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet
+from glassnet import blas_threads, kernels, ops, optim
+from glassnet.nn import Parameter
+from glassnet.ops import batch_norm, bias_activation, conv_kernels, dropout
+from glassnet.optim import adam
+from glassnet.tensor import Tensor
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="Numba is not installed")
+
+KINDS = ["relu", "leaky_relu", "sigmoid", "elu", "softmax", "tanh", "linear"]
+
+
+PARALLEL_KERNELS = [k for module in (conv_kernels, batch_norm, bias_activation, dropout, adam)
+                    for k in vars(module).values() if isinstance(k, kernels.jit) and k.parallel]
+
+
+@contextlib.contextmanager
+def _threads(on):
+    """Every parallel kernel on its parallel compilation, whatever the size (on), or serial (off), in
+    this process: with PyTorch imported first (as the suite does) ``kernels.threaded()`` is False, and
+    the parallel compilations would not run here otherwise."""
+    saved = [(k, k.dispatcher, k._threaded) for k in PARALLEL_KERNELS]
+    previous = kernels.PARALLEL_MIN
+    try:
+        for k, _, _ in saved:
+            k._threaded = k.parallel_dispatcher() if on else None
+        kernels.PARALLEL_MIN = 0
+        yield
+    finally:
+        kernels.PARALLEL_MIN = previous
+        for k, _, threaded in saved:
+            k._threaded = threaded
+
+
+def _run(make_op, arrays, on, seed=3):
+    """The op's output and the gradients of sum(y * v) for every input, on the compiled path."""
+    with _threads(on), kernels.use("numba"):
+        ts = [Tensor(a, requires_grad=True) for a in arrays]
+        y = make_op()(*ts)
+        v = np.random.default_rng(seed).standard_normal(y.shape).astype(y.dtype)
+        y.backward(v)
+    return [y.data] + [t.grad for t in ts]
+
+
+def _assert_threads_equal_serial(make_op, arrays):
+    threaded, serial = _run(make_op, arrays, True), _run(make_op, arrays, False)
+    for a, b in zip(threaded, serial):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
+def _data(*shapes, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def test_every_parallel_kernel_is_covered():
+    """Every ``jit(parallel=True)`` kernel of glassnet.ops and glassnet.optim is one this module runs."""
+    found = set()
+    for package in (glassnet.ops, glassnet.optim):
+        for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            module = importlib.import_module(info.name)
+            found |= {id(k) for k in vars(module).values() if isinstance(k, kernels.jit) and k.parallel}
+    assert found == {id(k) for k in PARALLEL_KERNELS}
+
+
+# float32 only (what the networks run; the kernels' code is the same for every dtype): a parallel
+# compilation takes 2-5 s, which the suite's time pays on a fresh clone.
+@pytest.mark.parametrize("relu, bias, padding, strides", [(True, True, "same", (1, 1)), (False, False, "valid", (2, 1))])
+def test_convolution(relu, bias, padding, strides):
+    x, w, b = _data((5, 9, 8, 3), (3, 3, 3, 6), (6,))
+    _assert_threads_equal_serial(lambda: ops.Conv2D(strides, padding, (1, 1), relu), [x, w, b] if bias else [x, w])
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize("size, strides, padding", [((2, 2), (2, 2), "valid"), ((3, 3), (2, 2), "same")])
+def test_pooling(mode, size, strides, padding):
+    (x,) = _data((5, 8, 9, 4))
+    _assert_threads_equal_serial(lambda: ops.Pool2D(size, strides, padding, mode), [x])
+
+
+@pytest.mark.parametrize("relu, rows", [(False, 3), (True, 50), (False, 50)])
+def test_batch_norm(relu, rows, dtype=np.float32):
+    x, gamma, beta = _data((rows, 2, 3, 5), (5,), (5,), dtype=dtype)
+    moving = lambda: [np.zeros(5, dtype), np.ones(5, dtype)]  # noqa: E731
+    _assert_threads_equal_serial(lambda: ops.BatchNorm(1e-3, *moving(), 0.9, True, True, True, relu),
+                                 [x * 3 + 5, gamma, beta])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("rows", [3, 37])
+def test_dense_bias_and_activation(kind, rows):
+    x, w, b = _data((rows, 6), (6, 5), (5,))
+    _assert_threads_equal_serial(lambda: ops.Linear(activation=kind), [x, w, b])
+
+
+def test_dropout():
+    (x,) = _data((40, 30))
+    _assert_threads_equal_serial(lambda: ops.Dropout(0.3, np.random.default_rng(5)), [x])
+
+
+PROBE = """
+import json, os, glassnet
+import scipy.linalg  # (SciPy's own OpenBLAS, loaded after glassnet: not NumPy's, left as it is)
+import glassnet
+from glassnet import blas_threads, kernels
+libs = blas_threads.numpy_openblas()
+print(json.dumps({"timeouts": [lib.openblas_thread_timeout() for lib in libs], "sleep": blas_threads.workers_sleep(),
+                  "threaded": kernels.threaded(), "env": blas_threads.ENV_VAR in os.environ,
+                  "omp": os.environ.get("OMP_WAIT_POLICY")}))
+"""
+
+
+def _probe(**env):
+    base = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
+                         env={**base, **env})
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_makes_the_openblas_workers_sleep_and_leaves_the_environment_as_it_was():
+    got = _probe()
+    assert got["timeouts"] and set(got["timeouts"]) == {blas_threads.QUIET}
+    assert got == {**got, "sleep": True, "threaded": True, "env": False, "omp": None}
+
+
+def test_the_users_settings_win():
+    """A timeout the user set is kept (and with spinning workers the kernels stay serial); so is a
+    threading choice (active OpenMP waiting, one Numba thread)."""
+    spinning = _probe(OPENBLAS_THREAD_TIMEOUT="28")
+    assert set(spinning["timeouts"]) == {28} and spinning["sleep"] is False and spinning["threaded"] is False
+    assert _probe(OMP_WAIT_POLICY="ACTIVE")["threaded"] is False
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.Adam(p, 0.01, amsgrad=True), lambda p: optim.AdamW(p, 0.01),
+                                  lambda p: optim.Nadam(p, 0.01)], ids=["adam-amsgrad", "adamw", "nadam"])
+def test_optimizer_updates(make):
+    """Trajectories on the threads and on the NumPy reference path agree to the last bit."""
+    def trajectory(kind):
+        params = [Parameter(a) for a in _data((40, 30), (30,))]
+        opt = make(params)
+        with _threads(True), kernels.use(kind):
+            for step in range(4):
+                for p in params:
+                    p.grad = (2 * (p.data - 1.5) + 0.3 * np.cos(step + p.data)).astype(np.float32)
+                opt.step()
+        return [p.data for p in params]
+
+    for a, b in zip(trajectory("numba"), trajectory("numpy")):
+        np.testing.assert_array_equal(a, b)
+
+
+def _conv_in_child(queue):
+    queue.put(_run(lambda: ops.Conv2D((1, 1), "same", (1, 1), True), _data((2, 5, 5, 3), (3, 3, 3, 4)), True)[0])
+
+
+def test_a_forked_child_runs_the_kernels_serial():
+    """GNU OpenMP cannot start a parallel region in a child forked after it ran: the child's kernels
+    run serial (instead of Numba aborting it), with the same results."""
+    import multiprocessing  # noqa: PLC0415
+
+    expected = _run(lambda: ops.Conv2D((1, 1), "same", (1, 1), True), _data((2, 5, 5, 3), (3, 3, 3, 4)), True)[0]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_conv_in_child, args=(queue,))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(got, expected)

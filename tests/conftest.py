@@ -1,8 +1,15 @@
 import importlib.util
+import os
 import pathlib
 import sys
 
-import numpy as np
+# NOTE: pytest-xdist's workers (pyproject's addopts) share the cores: one OpenBLAS thread each (read
+# when NumPy loads it, so before the import below), so that a product's second thread does not wait
+# for a core the other worker holds.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 import pytest
 
 # NOTE: the suite imports test modules in importlib mode; helper modules beside them

@@ -83,7 +83,8 @@ def test_every_parallel_kernel_is_covered():
 
 # float32 only (what the networks run; the kernels' code is the same for every dtype): a parallel
 # compilation takes 2-5 s, which the suite's time pays on a fresh clone.
-@pytest.mark.parametrize("relu, bias, padding, strides", [(True, True, "same", (1, 1)), (False, False, "valid", (2, 1))])
+@pytest.mark.parametrize("relu, bias, padding, strides",
+                         [(True, True, "same", (1, 1)), (False, False, "valid", (2, 1))])
 def test_convolution(relu, bias, padding, strides):
     x, w, b = _data((5, 9, 8, 3), (3, 3, 3, 6), (6,))
     _assert_threads_equal_serial(lambda: ops.Conv2D(strides, padding, (1, 1), relu), [x, w, b] if bias else [x, w])

@@ -1,23 +1,25 @@
-"""NumPy's OpenBLAS worker threads sleep as soon as a product ends, so that glassnet's parallel kernels get the cores.
+"""NumPy's OpenBLAS worker threads sleep soon after a product ends, so that glassnet's parallel kernels get the cores.
 
 After each product, OpenBLAS's idle workers spin for up to 2**28 CPU cycles (about 0.1 s) before
 they sleep: a core stays busy doing nothing while the next kernel wants it. On this project's
 2-core machine a CNN step whose element-wise kernels ran on two threads (Numba) took 1,284 ms
-against 132 ms on one: the kernels' second thread waited for the core an OpenBLAS worker spun on
-(bench/NOTES.md, "Parallel kernels"). OpenBLAS reads how long its workers spin from
+against 132-143 ms on one: the kernels' second thread waited for the core an OpenBLAS worker spun
+on (bench/NOTES.md, "Parallel kernels"). OpenBLAS reads how long its workers spin from
 ``OPENBLAS_THREAD_TIMEOUT`` (a power of two of cycles, 4 to 30) when it starts its threads.
 
-``import glassnet`` sets it to 4 (the least: a worker sleeps once its job is done) for NumPy's
-OpenBLAS, unless the user set the variable: it puts the variable in the environment, has OpenBLAS
-read its environment again (``openblas_read_env``), stops its workers (``blas_thread_shutdown_``,
-what OpenBLAS itself does before a fork; the next product starts them again with the new timeout)
-and takes the variable out again, so that child processes and libraries loaded later do not see it.
-A sleeping worker is woken for the next product (a few microseconds; measured on the products the
-networks run, no slower).
+``import glassnet`` sets it to 16 (2**16 cycles, about 25 us) for NumPy's OpenBLAS, unless the user
+set the variable: it puts the variable in the environment, has OpenBLAS read its environment again
+(``openblas_read_env``), stops its workers (``blas_thread_shutdown_``, what OpenBLAS itself does
+before a fork; the next product starts them again with the new timeout) and takes the variable out
+again, so that child processes and libraries loaded later do not see it. Why 16 and not the least,
+4: the LSTM step's products come about 20 us apart, and a worker asleep by then must be woken for
+each (LSTM step 44.6 ms with 16, 56.2 ms with 4, 44.9 ms with OpenBLAS's 28).
 
 Only OpenBLAS's own threads (not an OpenMP build, nor MKL or Accelerate) are handled; elsewhere
 nothing is changed and ``workers_sleep()`` is False, so glassnet's parallel kernels run on one
-thread (``kernels.threaded``).
+thread (``kernels.threaded``). Call order matters: a product running in another thread while
+glassnet is first imported would see its workers stopped under it; import glassnet before starting
+threads that compute.
 """
 import ctypes
 import functools

@@ -34,7 +34,7 @@ A ``jit(parallel=True)`` kernel runs on Numba's threads only where no other thre
 the cores it needs (``threaded()``), and only on a first argument of at least ``PARALLEL_MIN``
 elements (below that, starting the threads costs more than they save); otherwise its serial
 compilation runs. On a 2-core machine a thread that spins while idle takes a core from them:
-OpenBLAS's workers after each product (``blas_threads`` makes them sleep at once) and OpenMP's
+OpenBLAS's workers after each product (``blas_threads`` makes them sleep after ~25 us) and OpenMP's
 own workers after each parallel kernel (``threaded()`` starts Numba's OpenMP pool with
 ``OMP_WAIT_POLICY=PASSIVE``, unless the user set the variable).
 """
@@ -193,8 +193,9 @@ os.register_at_fork(after_in_child=_serial_after_fork)
 
 
 def _openmp_loaded():
-    """True when a GNU OpenMP runtime under its system name (libgomp.so) is mapped into this process
-    (vendored copies, such as PyTorch's, carry a hash in their name and keep their own settings)."""
+    """True when a GNU OpenMP runtime under its system name (libgomp.so*) is mapped into this process:
+    Numba's layer would share it, with the settings it read when it loaded. (PyTorch's copy has that
+    name; scikit-learn's carries a hash in its name and stays apart.)"""
     try:
         with open("/proc/self/maps") as maps:
             return any(line.rsplit("/", 1)[-1].startswith("libgomp.so") for line in maps)

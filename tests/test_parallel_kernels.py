@@ -187,3 +187,44 @@ def test_a_forked_child_runs_the_kernels_serial():
     child.join(timeout=60)
     assert child.exitcode == 0
     np.testing.assert_array_equal(got, expected)
+
+
+THREADS_SCRIPT = """
+import json, threading
+import numpy as np
+import glassnet
+from glassnet import kernels, ops
+from glassnet.tensor import Tensor
+
+def step(x, w, b):
+    ts = [Tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = ops.Pool2D((2, 2), (2, 2))(ops.Conv2D((1, 1), "same", (1, 1), True)(*ts))
+    y.backward(np.ones(y.shape, np.float32))
+    return [y.data] + [t.grad for t in ts]
+
+rng = np.random.default_rng(0)
+x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((8, 32, 32, 16), (3, 3, 16, 8), (8,)))
+serial = kernels.PARALLEL_MIN
+kernels.PARALLEL_MIN = 1 << 62
+expected = step(x, w, b)
+kernels.PARALLEL_MIN = serial
+results = [None] * 4
+def run(i):
+    results[i] = [step(x, w, b) for _ in range(3)]
+threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+same = all(np.array_equal(a, e) for r in results for outs in r for a, e in zip(outs, expected))
+print(json.dumps({"threaded": kernels.threaded(), "same": same}))
+"""
+
+
+def test_four_threads_at_once_on_the_parallel_kernels():
+    """Four Python threads run the threaded convolution and pooling together (Numba's OpenMP layer takes
+    parallel regions from several threads): each gets the serial result, bit for bit. In a process of
+    its own, where the kernels do run on Numba's threads (here PyTorch is loaded first)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")}
+    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env=base)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"threaded": True, "same": True}

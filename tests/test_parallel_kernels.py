@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import glassnet
-from glassnet import blas_threads, kernels, ops, optim
+from glassnet import blas_threads, kernels, nn, ops, optim
 from glassnet.nn import Parameter
-from glassnet.ops import batch_norm, bias_activation, conv_kernels, dropout
+from glassnet.ops import batch_norm, bias_activation, conv_kernels, dropout, recurrent_fused, recurrent_kernels
 from glassnet.optim import adam
 from glassnet.tensor import Tensor
 
@@ -27,7 +27,8 @@ pytestmark = pytest.mark.skipif(not kernels.available(), reason="Numba is not in
 KINDS = ["relu", "leaky_relu", "sigmoid", "elu", "softmax", "tanh", "linear"]
 
 
-PARALLEL_KERNELS = [k for module in (conv_kernels, batch_norm, bias_activation, dropout, adam)
+PARALLEL_KERNELS = [k for module in (conv_kernels, batch_norm, bias_activation, dropout, adam, recurrent_fused,
+                                     recurrent_kernels)
                     for k in vars(module).values() if isinstance(k, kernels.jit) and k.parallel]
 
 
@@ -110,6 +111,28 @@ def test_batch_norm(relu, rows, dtype=np.float32):
 def test_dense_bias_and_activation(kind, rows):
     x, w, b = _data((rows, 6), (6, 5), (5,))
     _assert_threads_equal_serial(lambda: ops.Linear(activation=kind), [x, w, b])
+
+
+@pytest.mark.parametrize("return_state", [False, True])  # (the state's gradient: the c sequence's path)
+def test_lstm_training_steps(return_state):
+    """The LSTM's step kernels, forward and backward, with a mask: outputs and every gradient."""
+    layer = nn.LSTM(6, return_sequences=True, return_state=return_state, seed=0)
+    x = _data((5, 4, 3))[0]
+    mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 1]], dtype=bool)
+
+    def run(on):
+        with _threads(on), kernels.use("numba"):
+            for p in layer.parameters():
+                p.grad = None
+            gx = Tensor(x, requires_grad=True)
+            outputs = layer(gx, mask=mask)
+            outputs = outputs if isinstance(outputs, list) else [outputs]
+            rng = np.random.default_rng(7)
+            sum((o * Tensor(rng.standard_normal(o.shape).astype(np.float32))).sum() for o in outputs).backward()
+        return [o.data for o in outputs] + [gx.grad] + [p.grad for p in layer.parameters()]
+
+    for a, b in zip(run(True), run(False)):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_dropout():

@@ -32,8 +32,9 @@ default ``workqueue`` layer aborts when two threads launch parallel kernels toge
 
 A ``jit(parallel=True)`` kernel runs on Numba's threads only where no other thread pool spins on
 the cores it needs (``threaded()``), and only on a first argument of at least ``PARALLEL_MIN``
-elements (below that, starting the threads costs more than they save); otherwise its serial
-compilation runs. On a 2-core machine a thread that spins while idle takes a core from them:
+elements (below that, starting the threads costs more than they save; ``jit(work=f)`` counts a
+call's elements as ``f(*args)`` instead); otherwise its serial compilation runs. On a 2-core
+machine a thread that spins while idle takes a core from them:
 OpenBLAS's workers after each product (``blas_threads`` makes them sleep after ~25 us) and OpenMP's
 own workers after each parallel kernel (``threaded()`` starts Numba's OpenMP pool with
 ``OMP_WAIT_POLICY=PASSIVE``, unless the user set the variable).
@@ -213,6 +214,8 @@ class jit:  # noqa: N801 - used as a decorator, like numba.njit
     def __init__(self, **options):
         self.options = {"cache": True, **options}
         self.parallel = self.options.pop("parallel", False)
+        # how many elements a call works on, from its arguments (default: the first argument's size)
+        self.work = self.options.pop("work", None)
         self.py_func = None
         self._compiled = None
         self._parallel = None  # the parallel compilation (created on request)
@@ -221,7 +224,7 @@ class jit:  # noqa: N801 - used as a decorator, like numba.njit
     def __call__(self, *args, **kwargs):
         compiled = self._compiled
         if compiled is not None:  # (the common case first: a kernel call costs ~1 us)
-            if self._threaded is not None and args[0].size >= PARALLEL_MIN:
+            if self._threaded is not None and (self.work(*args) if self.work else args[0].size) >= PARALLEL_MIN:
                 return self._threaded(*args, **kwargs)
             return compiled(*args, **kwargs)
         if self.py_func is None:  # decorating

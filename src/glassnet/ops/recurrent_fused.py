@@ -27,6 +27,7 @@ same numbers (halving is exact in binary floating point).
 import numpy as np
 
 from .. import kernels
+from ..kernels import prange
 
 
 @kernels.jit(**kernels.VECTORISE)
@@ -161,7 +162,7 @@ def lstm_sequence(rows, xw, u, masks):
                 rows[t + 1, s, k] = m * (o * tc[k]) + (one - m) * rows[t, s, k]
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def lstm_step(z, rows, t, tc, masks):
     """One time step of the LSTM's stepwise compiled path, after the step's product (BLAS).
 
@@ -175,7 +176,7 @@ def lstm_step(z, rows, t, tc, masks):
     half, one = z.dtype.type(0.5), z.dtype.type(1)
     n, units = tc.shape
     width = rows.shape[2] - units  # the c columns
-    for s in range(n):
+    for s in prange(n):  # (each row its own: the threads take rows)
         zs, tcs, m = z[s], tc[s], masks[t, s]
         tanh_inplace(zs)
         for k in range(units):

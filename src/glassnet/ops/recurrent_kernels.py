@@ -24,9 +24,10 @@ keeps float32 arithmetic in float32 (a bare ``1`` would promote it to float64).
 import numpy as np
 
 from .. import kernels
+from ..kernels import prange
 
 
-@kernels.jit()
+@kernels.jit(parallel=True, work=lambda gy_h, gy_c, t, dh_next, *rest: 4 * dh_next.size)
 def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, rows, gates, tanh_c, dz):
     """dz[t] (N, 4U) from dh = gy_h + dh_next + carry and dc = gy_c + dc_next (gy_h, gy_c (N, T, U);
     gy_c empty when the op outputs no c sequence: dc = dc_next), the saved gates[t] (i, f, g, o),
@@ -44,7 +45,7 @@ def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, rows, gate
     n, units = dh_next.shape
     width = rows.shape[2] - units  # the c columns
     cells = gy_c.size > 0
-    for s in range(n):
+    for s in prange(n):  # (each row its own: the threads take rows)
         m = masks[t, s]
         for k in range(units):
             dh = gy_h[s, t, k] + dh_next[s, k] + carry[s, k]

@@ -27,7 +27,7 @@ from .. import kernels
 from ..kernels import prange
 
 
-@kernels.jit(parallel=True, work=lambda gy_h, gy_c, t, dh_next, *rest: 4 * dh_next.size)
+@kernels.jit(parallel=True, work=lambda gy_h, gy_c, t, dh_next, *rest: 16 * dh_next.size)  # (as lstm_step's)
 def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, rows, gates, tanh_c, dz):
     """dz[t] (N, 4U) from dh = gy_h + dh_next + carry and dc = gy_c + dc_next (gy_h, gy_c (N, T, U);
     gy_c empty when the op outputs no c sequence: dc = dc_next), the saved gates[t] (i, f, g, o),

@@ -192,6 +192,27 @@ def test_optimizer_updates(make):
         np.testing.assert_array_equal(a, b)
 
 
+NO_LAYER = """
+import numba, numpy as np
+
+def no_layer():
+    raise ValueError("No threading layer could be loaded.")
+
+numba.get_num_threads = no_layer  # as on a system without OpenMP or TBB
+import glassnet
+from glassnet import Tensor, kernels, ops
+x, w = Tensor(np.ones((8, 16, 16, 32), np.float32)), Tensor(np.ones((3, 3, 32, 4), np.float32))
+print(kernels.threaded(), float(ops.Conv2D((1, 1), "same", (1, 1), True)(x, w).data.sum()))
+"""
+
+
+def test_without_a_threading_layer_the_kernels_run_serial():
+    out = subprocess.run([sys.executable, "-c", NO_LAYER], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    threaded, total = out.stdout.split()
+    assert threaded == "False" and float(total) > 0
+
+
 def _conv_in_child(queue):
     queue.put(_run(lambda: ops.Conv2D((1, 1), "same", (1, 1), True), _data((2, 5, 5, 3), (3, 3, 3, 4)), True)[0])
 

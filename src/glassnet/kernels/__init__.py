@@ -167,6 +167,8 @@ def threaded():
             os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
         try:
             numba.get_num_threads()  # starts the pool: loads the threading layer's library
+        except (ValueError, OSError, ImportError):  # no threading layer loads here (no OpenMP nor TBB)
+            return False
         finally:
             if user is None:
                 del os.environ["OMP_WAIT_POLICY"]

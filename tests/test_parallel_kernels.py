@@ -1,8 +1,8 @@
 """The parallel kernels on Numba's threads (``kernels.threaded``) give bit for bit what their serial
 compilation gives, and NumPy's OpenBLAS workers sleep after a product (``blas_threads``).
 
-Each op runs its compiled path twice: with ``PARALLEL_MIN = 0`` (every call of a parallel kernel on
-the threads, however small) and with it out of reach (serial). The serial compilation is held to the
+Each op runs its compiled path twice: every parallel kernel on its parallel compilation, however
+small the call (``_threads(True)``), and on its serial one. The serial compilation is held to the
 NumPy reference by the kernels' own test modules."""
 import contextlib
 import importlib
@@ -37,16 +37,18 @@ def _threads(on):
     """Every parallel kernel on its parallel compilation, whatever the size (on), or serial (off), in
     this process: with PyTorch imported first (as the suite does) ``kernels.threaded()`` is False, and
     the parallel compilations would not run here otherwise."""
-    saved = [(k, k.dispatcher, k._threaded) for k in PARALLEL_KERNELS]
+    for k in PARALLEL_KERNELS:
+        k.dispatcher  # noqa: B018 - the serial compilation's dispatcher first (it may set _threaded)
+    saved = [(k, k._threaded) for k in PARALLEL_KERNELS]
     previous = kernels.PARALLEL_MIN
     try:
-        for k, _, _ in saved:
+        for k, _ in saved:
             k._threaded = k.parallel_dispatcher() if on else None
         kernels.PARALLEL_MIN = 0
         yield
     finally:
         kernels.PARALLEL_MIN = previous
-        for k, _, threaded in saved:
+        for k, threaded in saved:
             k._threaded = threaded
 
 

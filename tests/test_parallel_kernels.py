@@ -154,12 +154,18 @@ print(json.dumps({"timeouts": [lib.openblas_thread_timeout() for lib in libs], "
 """
 
 
-def _probe(**env):
+def _script(source, **env):
+    """The last line of what ``source`` prints, run in a fresh Python without this process's thread
+    settings (plus ``env``)."""
     base = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")}
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
+    out = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=300,
                          env={**base, **env})
     assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _probe(**env):
+    return json.loads(_script(PROBE, **env))
 
 
 def test_import_makes_the_openblas_workers_sleep_and_leaves_the_environment_as_it_was():
@@ -209,9 +215,7 @@ print(kernels.threaded(), float(ops.Conv2D((1, 1), "same", (1, 1), True)(x, w).d
 
 
 def test_without_a_threading_layer_the_kernels_run_serial():
-    out = subprocess.run([sys.executable, "-c", NO_LAYER], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    threaded, total = out.stdout.split()
+    threaded, total = _script(NO_LAYER).split()
     assert threaded == "False" and float(total) > 0
 
 
@@ -269,8 +273,4 @@ def test_four_threads_at_once_on_the_parallel_kernels():
     """Four Python threads run the threaded convolution and pooling together (Numba's OpenMP layer takes
     parallel regions from several threads): each gets the serial result, bit for bit. In a process of
     its own, where the kernels do run on Numba's threads (here PyTorch is loaded first)."""
-    base = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_THREAD_TIMEOUT", "OMP_WAIT_POLICY")}
-    out = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], capture_output=True, text=True, timeout=300,
-                         env=base)
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"threaded": True, "same": True}
+    assert json.loads(_script(THREADS_SCRIPT)) == {"threaded": True, "same": True}

@@ -26,8 +26,7 @@ import functools
 import os
 
 ENV_VAR = "OPENBLAS_THREAD_TIMEOUT"
-QUIET = 16  # 2**16 cycles (about 25 us)
-SLEEPS_WITHIN = 16  # a timeout of at most 2**16 cycles counts as "workers sleep"
+QUIET = 16  # 2**16 cycles (about 25 us); a timeout up to this counts as "workers sleep"
 _SYMBOLS = ("openblas_read_env", "openblas_thread_timeout", "blas_thread_shutdown_")
 
 
@@ -41,15 +40,22 @@ def numpy_openblas():
     return tuple(_mapped_openblas())
 
 
-def _mapped_openblas():
-    """ctypes handles of the OpenBLAS libraries mapped into this process that have a thread server."""
+def mapped_paths():
+    """The paths of the files mapped into this process (its shared libraries among them), or None where
+    that cannot be read (``/proc/self/maps`` is Linux's)."""
     try:
-        with open("/proc/self/maps") as maps:  # (Linux; elsewhere nothing is found and nothing changed)
-            paths = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()}
+        with open("/proc/self/maps") as maps:
+            return {line.split()[-1] for line in maps if "/" in line}
     except OSError:
-        return []
+        return None
+
+
+def _mapped_openblas():
+    """ctypes handles of the OpenBLAS libraries mapped into this process that have a thread server
+    (none where the maps cannot be read: then nothing is changed)."""
+    paths = mapped_paths() or set()
     handles = []
-    for path in sorted(paths):
+    for path in sorted(p for p in paths if "openblas" in p.rsplit("/", 1)[-1].lower()):
         try:
             lib = ctypes.CDLL(path)
         except OSError:
@@ -60,9 +66,8 @@ def _mapped_openblas():
 
 
 def quiet_workers():
-    """Make NumPy's OpenBLAS workers sleep as soon as their job is done, unless ``OPENBLAS_THREAD_TIMEOUT``
-    is set by the user (then it is theirs). Returns the timeout exponent OpenBLAS uses now, or None where
-    no OpenBLAS with its own threads is loaded."""
+    """Make NumPy's OpenBLAS workers sleep 2**QUIET cycles after their job is done, unless
+    ``OPENBLAS_THREAD_TIMEOUT`` is set by the user (then it is theirs)."""
     libs = numpy_openblas()
     if libs and ENV_VAR not in os.environ:
         os.environ[ENV_VAR] = str(QUIET)
@@ -72,7 +77,6 @@ def quiet_workers():
                 lib.blas_thread_shutdown_()  # (its workers start again, with the new timeout, on the next product)
         finally:
             del os.environ[ENV_VAR]
-    return _timeout(libs)
 
 
 def _timeout(libs):
@@ -84,6 +88,7 @@ def _timeout(libs):
 
 @functools.lru_cache(maxsize=None)
 def workers_sleep():
-    """True when NumPy's OpenBLAS workers sleep as soon as a product ends (read once, after import)."""
+    """True when NumPy's OpenBLAS workers sleep within 2**QUIET cycles of a product's end (read once,
+    after import)."""
     timeout = _timeout(numpy_openblas())
-    return timeout is not None and timeout <= SLEEPS_WITHIN
+    return timeout is not None and timeout <= QUIET

@@ -199,11 +199,12 @@ def _openmp_loaded():
     """True when a GNU OpenMP runtime under its system name (libgomp.so*) is mapped into this process:
     Numba's layer would share it, with the settings it read when it loaded. (PyTorch's copy has that
     name; scikit-learn's carries a hash in its name and stays apart.)"""
-    try:
-        with open("/proc/self/maps") as maps:
-            return any(line.rsplit("/", 1)[-1].startswith("libgomp.so") for line in maps)
-    except OSError:
+    from ..blas_threads import mapped_paths  # noqa: PLC0415
+
+    paths = mapped_paths()
+    if paths is None:
         return True  # (cannot tell: as if it were)
+    return any(path.rsplit("/", 1)[-1].startswith("libgomp.so") for path in paths)
 
 
 class jit:  # noqa: N801 - used as a decorator, like numba.njit

@@ -57,10 +57,10 @@ def test_animation_starts_untrained_and_shows_every_hidden_unit(tmp_path, monkey
                                                                                        set_title(ax, text, *a, **k))[1])
     frame = pictures._frame
 
-    def spy(plt, model, *args):
+    def spy(model, *args):
         if not first_weights:
             first_weights.append(model.layers[0].kernel.data.copy())
-        return frame(plt, model, *args)
+        return frame(model, *args)
 
     monkeypatch.setattr(pictures, "_frame", spy)
     data = datasets.xor(n_samples=60, noise=0.1, seed=0)

@@ -1,6 +1,6 @@
 """The picture of a functional model: one box per layer call, arrows along the data,
 inputs at the top (Keras's ``plot_model`` layout)."""
-from .plot import _pyplot, _save
+from .plot import _figure, _save
 
 
 def layer_graph(model, path):
@@ -18,8 +18,8 @@ def layer_graph(model, path):
     width = max(len(row) for row in rows.values())
     where = {id(node): ((i - (len(row) - 1) / 2) * 3.2, -1.6 * d)
              for d, row in rows.items() for i, node in enumerate(row)}
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(3.3 * width + 1, 1.25 * len(rows) + 0.5))
+    fig = _figure(figsize=(3.3 * width + 1, 1.25 * len(rows) + 0.5))
+    ax = fig.subplots()
     for node in model.nodes:
         x1, y1 = where[id(node)]
         for t in node.inputs:

@@ -5,7 +5,7 @@ import io
 import numpy as np
 
 from .explanation.diagram import graph_diagram  # noqa: F401 - a picture of a computation graph
-from .plot import _pyplot, _save
+from .plot import _figure, _save
 
 
 def grid(x, resolution=100, margin=0.5):
@@ -52,8 +52,8 @@ def _draw_boundary(ax, model, x, y, x_test=None, y_test=None, resolution=100):
 def decision_boundary(model, x, y, path, x_test=None, y_test=None, resolution=150):
     """The probability heat map of a 2-D binary classifier, its 0.5 contour, training points
     (circles) and test points (squares), as a PNG."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig = _figure(figsize=(5, 4.5))
+    ax = fig.subplots()
     _draw_boundary(ax, model, np.asarray(x), np.asarray(y), x_test, y_test, resolution)
     ax.set_title("decision boundary")
     return _save(fig, path)
@@ -71,14 +71,14 @@ def network_diagram(model, path):
 
         return layer_graph(model, path)
 
-    plt = _pyplot()
     dense = [layer for layer in model.layers if isinstance(layer, Dense)]
     if not dense:
         raise ValueError("network_diagram needs a model with Dense layers")
     sizes = [dense[0].input_dim] + [layer.units for layer in dense]
     if max(sizes) > 32:
         raise ValueError(f"network_diagram draws layers of at most 32 neurons; this model has {max(sizes)}")
-    fig, ax = plt.subplots(figsize=(1.8 * len(sizes) + 1, 0.45 * max(sizes) + 1.5))
+    fig = _figure(figsize=(1.8 * len(sizes) + 1, 0.45 * max(sizes) + 1.5))
+    ax = fig.subplots()
     pos = [[(col, (max(sizes) - n) / 2 + i) for i in range(n)] for col, n in enumerate(sizes)]
     biggest = max(float(np.abs(layer.kernel.data).max()) for layer in dense) or 1.0
     for col, layer in enumerate(dense):
@@ -102,13 +102,13 @@ def network_diagram(model, path):
 UNITS_PER_ROW = 8
 
 
-def _frame(plt, model, x, y, x_test, y_test, points, gx, gy, losses):
+def _frame(model, x, y, x_test, y_test, points, gx, gy, losses):
     """One picture: the boundary left; right, a row of small maps per hidden layer, then the loss."""
     layers = hidden_outputs(model, points)
     rows = [(l, units[k:k + UNITS_PER_ROW], k) for l, units in enumerate(layers)
             for k in range(0, len(units), UNITS_PER_ROW)]
     cols = max((len(block) for _, block, _ in rows), default=1)
-    fig = plt.figure(figsize=(3.2 + 0.95 * cols, max(3.2, 0.95 * (len(rows) + 1) + 0.6)))
+    fig = _figure(figsize=(3.2 + 0.95 * cols, max(3.2, 0.95 * (len(rows) + 1) + 0.6)))
     grid_spec = fig.add_gridspec(len(rows) + 1, 3 + cols, width_ratios=[1.6, 1.6, 0.2] + [1] * cols)
     ax = fig.add_subplot(grid_spec[:, 0:2])
     _draw_boundary(ax, model, x, y, x_test, y_test, 60)
@@ -127,7 +127,6 @@ def _frame(plt, model, x, y, x_test, y_test, points, gx, gy, losses):
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=70)
-    plt.close(fig)
     from PIL import Image  # noqa: PLC0415 - Pillow ships with matplotlib
 
     return Image.open(io.BytesIO(buf.getvalue())).convert("P", palette=Image.ADAPTIVE)
@@ -142,19 +141,18 @@ def training_animation(model, x, y, path, epochs=200, frames=40, batch_size=None
     Returns:
         The training losses, one per epoch.
     """
-    plt = _pyplot()
     x, y = np.asarray(x, dtype=np.float32), np.asarray(y)
     points, gx, gy = grid(x, 60)
     if not model.built:
         model.build((None, x.shape[1]))
     training_frames = max(1, frames - 1)  # the first frame is the untrained network, epoch 0
     per_frame = max(1, epochs // training_frames)
-    losses, images = [], [_frame(plt, model, x, y, x_test, y_test, points, gx, gy, [])]
+    losses, images = [], [_frame(model, x, y, x_test, y_test, points, gx, gy, [])]
     for frame in range(training_frames):
         h = model.fit(x, y, epochs=(frame + 1) * per_frame, initial_epoch=frame * per_frame,
                       batch_size=batch_size or len(x), verbose=0, seed=seed)
         losses += h.history["loss"]
-        images.append(_frame(plt, model, x, y, x_test, y_test, points, gx, gy, losses))
+        images.append(_frame(model, x, y, x_test, y_test, points, gx, gy, losses))
     out = io.BytesIO()
     images[0].save(out, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     from .saving import atomic_write  # noqa: PLC0415

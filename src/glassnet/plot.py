@@ -1,18 +1,22 @@
-"""Pictures as PNG files through matplotlib's Agg backend (no screen needed)."""
+"""Pictures as PNG (or SVG) files through matplotlib's object API (no screen needed).
+
+Every picture is a ``matplotlib.figure.Figure`` of its own, rendered straight to bytes: pyplot is
+never imported, so its global state (the current figure, the registry of open figures, the backend)
+is neither used nor changed. A notebook keeps its inline backend after a glassnet plot, and threads
+(a server, a GUI) can draw at the same time.
+"""
 import os
 
 import numpy as np
 
 
-def _pyplot():
+def _figure(**kwargs):
+    """A new Figure (``figsize=`` and the rest as ``matplotlib.figure.Figure`` takes them)."""
     try:
-        import matplotlib  # noqa: PLC0415 - optional dependency
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
+        from matplotlib.figure import Figure  # noqa: PLC0415 - optional dependency
     except ImportError:  # pragma: no cover
         raise ImportError("plots need matplotlib: pip install 'glassnet[app]'") from None
-    return plt
+    return Figure(**kwargs)
 
 
 def _save(fig, path):
@@ -21,7 +25,6 @@ def _save(fig, path):
 
     buf = io.BytesIO()
     fig.savefig(buf, format=os.path.splitext(str(path))[1].lstrip(".") or "png", dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
     atomic_write(path, buf.getvalue())
     return str(path)
 
@@ -31,12 +34,12 @@ def training_curves(history, path):
 
     ``history`` is a :class:`History` or its ``history`` dict.
     """
-    plt = _pyplot()
     logs = getattr(history, "history", history)
     names = [k for k in logs if not k.startswith("val_") and k != "learning_rate"]
     if not names:
         raise ValueError("training_curves needs a history with at least one logged quantity")
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    fig = _figure(figsize=(4.5 * len(names), 3.5))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = np.arange(1, len(logs[name]) + 1)
         ax.plot(epochs, logs[name], label="train")
@@ -50,10 +53,10 @@ def training_curves(history, path):
 
 def confusion_matrix(matrix, path, class_names=None):
     """A confusion matrix (rows true, columns predicted) with its counts written in."""
-    plt = _pyplot()
     matrix = np.asarray(matrix)
     n = len(matrix)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.5 * n, 0.8 + 0.5 * n))
+    fig = _figure(figsize=(1.0 + 0.5 * n, 0.8 + 0.5 * n))
+    ax = fig.subplots()
     ax.imshow(matrix, cmap="Blues")
     labels = class_names or [str(i) for i in range(n)]
     ax.set(xticks=range(n), yticks=range(n), xticklabels=labels, yticklabels=labels,
@@ -72,10 +75,10 @@ def activations(path, names=("sigmoid", "tanh", "relu", "leaky_relu", "elu", "so
     from .nn import activations as acts  # noqa: PLC0415
     from .tensor import Tensor  # noqa: PLC0415
 
-    plt = _pyplot()
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    fig = _figure(figsize=(3.2 * cols, 2.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     grid = np.linspace(*x_range, 401)
     for ax, name in zip(axes.flat, names):
         x = Tensor(grid, requires_grad=True)

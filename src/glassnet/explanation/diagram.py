@@ -120,13 +120,12 @@ def graph_diagram(tensor, path, max_nodes=40, lang="en"):
 
 
 def _png(graph, path, max_nodes):
-    from ..plot import _pyplot, _save  # noqa: PLC0415
+    from ..plot import _figure, _save  # noqa: PLC0415
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: PLC0415
 
-    plt = _pyplot()
     boxes, arrows, left_out = layout(graph, max_nodes)
     width, height = _size(boxes)
-    fig = plt.figure(figsize=(width / 80, height / 80))
+    fig = _figure(figsize=(width / 80, height / 80))
     ax = fig.add_axes([0, 0, 1, 1])
     ax.set_xlim(0, width)
     ax.set_ylim(height, 0)

@@ -18,8 +18,9 @@ import pytest
 import glassnet
 from glassnet import blas_threads, kernels, nn, ops, optim
 from glassnet.nn import Parameter
-from glassnet.ops import batch_norm, bias_activation, conv_kernels, dropout, recurrent_fused, recurrent_kernels
-from glassnet.optim import adam
+from glassnet.ops import (batch_norm, bias_activation, conv_kernels, cross_entropy_kernels, dropout, recurrent_fused,
+                         recurrent_kernels)
+from glassnet.optim import adam, adaptive, sgd
 from glassnet.tensor import Tensor
 
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="Numba is not installed")
@@ -27,8 +28,8 @@ pytestmark = pytest.mark.skipif(not kernels.available(), reason="Numba is not in
 KINDS = ["relu", "leaky_relu", "sigmoid", "elu", "softmax", "tanh", "linear"]
 
 
-PARALLEL_KERNELS = [k for module in (conv_kernels, batch_norm, bias_activation, dropout, adam, recurrent_fused,
-                                     recurrent_kernels)
+PARALLEL_KERNELS = [k for module in (conv_kernels, batch_norm, bias_activation, cross_entropy_kernels, dropout, adam,
+                                     adaptive, sgd, recurrent_fused, recurrent_kernels)
                     for k in vars(module).values() if isinstance(k, kernels.jit) and k.parallel]
 
 
@@ -91,6 +92,37 @@ def test_every_parallel_kernel_is_covered():
 def test_convolution(relu, bias, padding, strides):
     x, w, b = _data((5, 9, 8, 3), (3, 3, 3, 6), (6,))
     _assert_threads_equal_serial(lambda: ops.Conv2D(strides, padding, (1, 1), relu), [x, w, b] if bias else [x, w])
+
+
+@pytest.mark.parametrize("rows", [7, 40, 1000], ids=["cut-samples", "cut-samples-2", "whole"])
+def test_col2im_over_blocks(rows):
+    """col2im_add's threads take whole samples; a block of rows that cuts samples (a sample's rows in
+    two blocks) still adds each cell's terms in the serial order."""
+    kh, kw, sh, sw, dh, dw, pt, pl, oh, ow = 3, 2, 2, 1, 1, 2, 1, 0, 4, 5
+    g = _data((6 * oh * ow, kh * kw * 3))[0]
+    results = []
+    for kernel in (conv_kernels.col2im_add.dispatcher, conv_kernels.col2im_add.parallel_dispatcher()):
+        gx = np.zeros((6, 8, 7, 3), np.float32)
+        for first in range(0, len(g), rows):
+            kernel(g[first:first + rows], first, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, gx)
+        results.append(gx)
+    np.testing.assert_array_equal(*results)
+    assert np.count_nonzero(results[0]) > 0
+
+
+@pytest.mark.parametrize("target", ["labels", "probabilities"])
+def test_softmax_cross_entropy(target):
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 11, 300)
+    t = labels if target == "labels" else rng.dirichlet(np.ones(11), 300).astype(np.float32)
+    _assert_threads_equal_serial(lambda: ops.SoftmaxCrossEntropy(t, mean=True), _data((300, 11)))
+
+
+def test_softmax_cross_entropy_names_a_bad_label_on_the_threads():
+    labels = np.arange(300) % 11
+    labels[123] = 11
+    with _threads(True), kernels.use("numba"), pytest.raises(ValueError, match=r"label 11 \(row 123\)"):
+        ops.SoftmaxCrossEntropy(labels)(Tensor(_data((300, 11))[0]))
 
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
@@ -182,13 +214,25 @@ def test_the_users_settings_win():
     assert _probe(OMP_WAIT_POLICY="ACTIVE")["threaded"] is False
 
 
-@pytest.mark.parametrize("make", [lambda p: optim.Adam(p, 0.01, amsgrad=True), lambda p: optim.AdamW(p, 0.01),
-                                  lambda p: optim.Nadam(p, 0.01)], ids=["adam-amsgrad", "adamw", "nadam"])
+OPTIMIZERS = {
+    "adam-amsgrad": lambda p: optim.Adam(p, 0.01, amsgrad=True),
+    "adamw": lambda p: optim.AdamW(p, 0.01),
+    "nadam": lambda p: optim.Nadam(p, 0.01),
+    "sgd-nesterov-decay": lambda p: optim.SGD(p, 0.01, momentum=0.9, nesterov=True, weight_decay=0.01),
+    "sgd-dampening": lambda p: optim.SGD(p, 0.01, momentum=0.5, dampening=0.2),
+    "rmsprop-centered-momentum": lambda p: optim.RMSprop(p, 0.01, momentum=0.9, centered=True),
+    "adagrad": lambda p: optim.Adagrad(p, 0.05, weight_decay=0.01),
+    "adadelta": lambda p: optim.Adadelta(p, 1.0),
+}
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
 def test_optimizer_updates(make):
     """Trajectories on the threads and on the NumPy reference path agree to the last bit."""
     def trajectory(kind):
         params = [Parameter(a) for a in _data((40, 30), (30,))]
         opt = make(params)
+        opt.compiled_min_size = 0  # (SGD's kernel runs from 32,768 parameters otherwise)
         with _threads(True), kernels.use(kind):
             for step in range(4):
                 for p in params:

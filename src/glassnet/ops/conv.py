@@ -172,13 +172,19 @@ class Conv2D(Function):
         return gwb
 
     def _input_gradient_compiled(self, g2):
-        """gx = col2im(g2 @ w^T), a block of rows at a time (the block's column gradient stays in cache)."""
+        """gx = col2im(g2 @ w^T), a block of rows at a time (the block's column gradient stays in cache).
+
+        The blocks are whole samples where two or more fit in 4x the usual block (col2im's threads
+        take whole samples); a block of 513 rows against 1,728 (3 samples) gave a 3x3 convolution
+        over 64 x 26 x 26 x 32 col2im in 5.6 against 4.1 ms (serial: 5.6 and 5.6)."""
         (sh, sw), (dh, dw) = self.strides, self.dilation
         kh, kw, c, f = self.w.shape
         oh, ow = self.out_hw
         wt = self.w.reshape(kh * kw * c, f).T
         gx = np.zeros(self.x_shape, dtype=g2.dtype)
         total, step = g2.shape[0], block_rows(kh * kw * c, g2.itemsize)
+        if 4 * step // (oh * ow) >= 2:
+            step = 4 * step // (oh * ow) * (oh * ow)
         gcols = np.empty((min(step, total), kh * kw * c), dtype=g2.dtype)
         for first in range(0, total, step):
             block = np.matmul(g2[first:first + step], wt, out=gcols[:min(step, total - first)])

@@ -11,8 +11,8 @@ The kernels are ``parallel=True`` over rows or samples: each thread writes its o
 output, so their results do not depend on the number of threads. They run on Numba's threads only
 where no idle OpenBLAS or OpenMP worker spins on the cores they need (``kernels.threaded``; with
 spinning workers, a CNN step with parallel kernels took 1,284 against 132 ms on this project's 2-core
-machine, bench/NOTES.md, "Parallel kernels"). ``col2im_add`` stays serial: a block's rows add into
-overlapping cells of gx.
+machine, bench/NOTES.md, "Parallel kernels"). ``col2im_add``, whose rows add into overlapping
+cells of gx, runs over whole samples.
 
 - ``im2col``: a block of rows of the columns of the convolution's product, one row per output
   position, ``cols[(s, p, q), (i, j, ch)] = x[s, r, col, ch]`` and a last column of ones (the bias row).
@@ -55,25 +55,30 @@ def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, first, cols):
             out[k] = one
 
 
-@kernels.jit()
+@kernels.jit(parallel=True, work=lambda gcols, *args: gcols.size)
 def col2im_add(gcols, first, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, gx):
     """The adjoint of im2col for rows first, first + 1, ... whose gradient gcols (m, KH * KW * C)
-    holds: gx[s, r, col, ch] += gcols[(s, p, q), (i, j, ch)]; a cell outside x (padding) is dropped."""
+    holds: gx[s, r, col, ch] += gcols[(s, p, q), (i, j, ch)]; a cell outside x (padding) is dropped.
+
+    The threads take whole samples (the rows of one sample add into that sample's cells only), and
+    each adds its rows in order: the serial result bit for bit. Blocks of whole samples, two or
+    more, give both threads work."""
     _, h, w, c = gx.shape
-    for row in range(first, first + gcols.shape[0]):
-        s, pq = divmod(row, oh * ow)
-        p, q = divmod(pq, ow)
-        g = gcols[row - first]
-        for i in range(kh):
-            r = p * sh + i * dh - pt
-            if r < 0 or r >= h:
-                continue
-            for j in range(kw):
-                col = q * sw + j * dw - pl
-                if 0 <= col < w:
-                    base = (i * kw + j) * c
-                    for ch in range(c):
-                        gx[s, r, col, ch] += g[base + ch]
+    per, last = oh * ow, first + gcols.shape[0] - 1
+    for s in prange(first // per, last // per + 1):
+        for row in range(max(first, s * per), min(last, s * per + per - 1) + 1):
+            p, q = divmod(row - s * per, ow)
+            g = gcols[row - first]
+            for i in range(kh):
+                r = p * sh + i * dh - pt
+                if r < 0 or r >= h:
+                    continue
+                for j in range(kw):
+                    col = q * sw + j * dw - pl
+                    if 0 <= col < w:
+                        base = (i * kw + j) * c
+                        for ch in range(c):
+                            gx[s, r, col, ch] += g[base + ch]
 
 
 @kernels.jit(parallel=True)

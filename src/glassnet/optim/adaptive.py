@@ -4,23 +4,25 @@ import math
 import numpy as np
 
 from .. import kernels
+from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
-# Each kernel makes one pass on the calling thread, in w's dtype (``Optimizer.typed``), with the
-# NumPy reference's operations in its order, so the two agree to the last bit. ``rest`` is 1 - rho.
-@kernels.jit(**kernels.VECTORISE)
+# Each kernel makes one pass, on Numba's threads where they have the cores (as ``_adam_kernel``), in
+# w's dtype (``Optimizer.typed``), with the NumPy reference's operations in its order, so the two agree
+# to the last bit on any number of threads (each element is its own). ``rest`` is 1 - rho.
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def _adagrad_kernel(w, g, s, lr, epsilon, weight_decay):
-    for i in range(w.size):
+    for i in prange(w.size):
         g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
         s[i] = s[i] + g_i * g_i
         w[i] = w[i] - lr * g_i / (math.sqrt(s[i]) + epsilon)
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def _rmsprop_kernel(w, g, v, mean, buf, lr, rho, rest, momentum, epsilon, weight_decay, centered):
     """One pass of RMSprop; ``mean`` is used when centered, ``buf`` when momentum > 0."""
-    for i in range(w.size):
+    for i in prange(w.size):
         g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
         v[i] = v[i] * rho + rest * (g_i * g_i)
         if centered:
@@ -35,9 +37,9 @@ def _rmsprop_kernel(w, g, v, mean, buf, lr, rho, rest, momentum, epsilon, weight
             w[i] = w[i] - lr * g_i / avg
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def _adadelta_kernel(w, g, v, acc, lr, rho, rest, epsilon, weight_decay):
-    for i in range(w.size):
+    for i in prange(w.size):
         g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
         v[i] = v[i] * rho + rest * (g_i * g_i)
         delta = math.sqrt(acc[i] + epsilon) / math.sqrt(v[i] + epsilon) * g_i

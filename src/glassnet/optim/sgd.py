@@ -2,15 +2,17 @@
 import numpy as np
 
 from .. import kernels
+from ..kernels import prange
 from .optimizer import OPTIMIZERS, Optimizer, check_hyper, coupled_decay
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(parallel=True, **kernels.VECTORISE)
 def _sgd_kernel(w, g, buf, lr, momentum, rest, weight_decay, first, nesterov):
-    """One pass of SGD over every element, on the calling thread, in w's dtype and in the NumPy
-    reference's order of operations (the two agree to the last bit; see ``Optimizer.typed``).
+    """One pass of SGD over every element, on Numba's threads where they have the cores, in w's dtype
+    and in the NumPy reference's order of operations (the two agree to the last bit; see
+    ``Optimizer.typed``).
     ``rest`` is ``1 - dampening``; ``buf`` is unused without momentum."""
-    for i in range(w.size):
+    for i in prange(w.size):
         g_i = g[i] + weight_decay * w[i] if weight_decay != 0 else g[i]
         if momentum != 0:
             buf[i] = g_i if first else buf[i] * momentum + rest * g_i

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import layers
+from glassnet import layers, nn
 
 
 def test_keras_namespaces_show_glassnet_objects():
@@ -250,3 +250,21 @@ def test_input_and_output_shapes_as_in_keras():
     assert two.input_shape == [(None, 8, 8, 1), (None, 1)] and two.output_shape == [(None, 2), (None, 1)]
     with pytest.raises(ValueError, match="input_shape needs a built model"):
         gn.Sequential([layers.Dense(2)]).input_shape  # noqa: B018
+
+
+def test_trainable_parameters_in_order_with_frozen_wrappers_and_a_shared_layer():
+    """trainable_parameters() is parameters() without those under any module set trainable=False:
+    a frozen wrapper freezes its inner layer, and a layer shared with a frozen branch is frozen."""
+    shared = nn.Dense(4)
+    lstm = nn.Bidirectional(nn.LSTM(3, return_sequences=True))
+    model = gn.Sequential([nn.Dense(6), lstm, nn.TimeDistributed(shared), nn.Flatten(), nn.Dense(2)], seed=0)
+    model.build((None, 5, 3))
+    model.extra = [nn.Sequential([shared])]  # the same layer again, in a list of modules
+    everything = model.parameters()
+    assert [id(p) for p in model.trainable_parameters()] == [id(p) for p in everything]
+    lstm.trainable = False
+    model.extra[0].trainable = False
+    frozen = {id(p) for p in lstm.parameters()} | {id(p) for p in shared.parameters()}
+    expected = [p for p in everything if id(p) not in frozen]
+    assert len(frozen) == 8 and len(expected) == len(everything) - 8
+    assert [id(p) for p in model.trainable_parameters()] == [id(p) for p in expected]

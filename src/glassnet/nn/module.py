@@ -189,9 +189,29 @@ class Module:
         return False
 
     def trainable_parameters(self):
-        """The parameters an optimizer should update: those of no module set ``trainable = False``."""
-        frozen = {id(p) for m in self.modules() if not m.trainable for p in m.parameters()}
-        return [p for p in self.parameters() if id(p) not in frozen]
+        """The parameters an optimizer should update: those of no module set ``trainable = False``,
+        in ``parameters()``'s order. (One walk over the tree: ``fit`` asks at every call.)"""
+        found, frozen = {}, set()
+
+        def visit(module, frozen_above):
+            frozen_here = frozen_above or not module.trainable
+            children = []
+            for name, value in vars(module).items():  # as _named_members: own parameters, then children
+                if isinstance(value, Parameter):
+                    found.setdefault(id(value), value)
+                    if frozen_here:
+                        frozen.add(id(value))
+                elif name.startswith("_"):
+                    continue
+                elif isinstance(value, Module):
+                    children.append(value)
+                elif isinstance(value, (list, tuple)):
+                    children += [item for item in value if isinstance(item, Module)]
+            for child in children:
+                visit(child, frozen_here)
+
+        visit(self, False)
+        return [p for key, p in found.items() if key not in frozen]
 
     def count_params(self):
         """The number of weights, as Keras counts them: parameters and buffers (running

@@ -52,6 +52,28 @@ def test_conv2d_compiled_equals_reference(strides, padding, dilation, relu, bias
     _assert_paths_equal(lambda: ops.Conv2D(strides, padding, dilation, relu), arrays, dtype)
 
 
+ACTIVATIONS = ["sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu", "softmax"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_conv2d_with_an_activation_compiled_equals_reference(activation, dtype):
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((3, 6, 7, 2)), rng.standard_normal((3, 3, 2, 5)), rng.standard_normal(5)
+    _assert_paths_equal(lambda: ops.Conv2D((1, 1), "same", (1, 1), activation=activation),
+                        [a.astype(dtype) for a in (x, w, b)], dtype)
+
+
+@pytest.mark.parametrize("path", ["numba", "numpy"])
+@pytest.mark.parametrize("activation", ["tanh", "elu", "softmax"])
+def test_gradcheck_float64_with_an_activation(path, activation):
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((2, 5, 6, 2)), rng.standard_normal((3, 3, 2, 3)), rng.standard_normal(3)
+    with kernels.use(path):
+        assert gn.gradcheck(lambda x, w, b: ops.Conv2D((1, 2), "valid", (1, 1), activation=activation)(x, w, b),
+                            [x, w, b])
+
+
 def test_conv2d_in_blocks_of_rows_across_samples(monkeypatch):
     """Blocks of 64 rows, which split samples of 25 rows (and a last, shorter block): the columns made
     block by block give the reference's output and gradients."""

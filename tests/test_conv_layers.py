@@ -164,3 +164,24 @@ def test_conv_with_relu_runs_fused_and_equals_conv_then_relu(use_bias):
     for a, b in zip(fused.parameters(), plain.parameters()):
         np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12)
     assert gn.gradcheck(fused, [x], params=fused.parameters())
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "leaky_relu", "elu", "softplus", "gelu", "softmax"])
+def test_conv_with_another_activation_runs_in_its_node_and_equals_conv_then_activation(activation):
+    """The usual activations run inside the convolution's node, as Dense's do; conv then the
+    activation's own layer gives the same output and gradients."""
+    x = RNG.standard_normal((2, 6, 5, 3))
+    fused = nn.Conv2D(4, 3, padding="same", activation=activation, seed=0, dtype=np.float64)
+    plain = nn.Conv2D(4, 3, padding="same", seed=0, dtype=np.float64)
+    fused(x), plain(x)
+    fused.bias.data[...] = plain.bias.data[...] = RNG.standard_normal(4)
+    gx_fused, gx_plain = gn.Tensor(x, requires_grad=True), gn.Tensor(x, requires_grad=True)
+    y_fused, y_plain = fused(gx_fused), nn.Activation(activation)(plain(gx_plain))
+    assert type(y_fused.grad_fn) is gn.ops.Conv2D and y_fused.grad_fn.epilogue.kind == activation
+    np.testing.assert_allclose(y_fused.data, y_plain.data, rtol=1e-12, atol=1e-14)
+    v = RNG.standard_normal(y_fused.shape)
+    y_fused.backward(v)
+    y_plain.backward(v)
+    np.testing.assert_allclose(gx_fused.grad, gx_plain.grad, rtol=1e-10, atol=1e-12)
+    for a, b in zip(fused.parameters(), plain.parameters()):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12)

@@ -2,7 +2,6 @@
 for the 2-D layers and (batch, steps, channels) for the 1-D ones."""
 import numpy as np
 
-from .. import functional as F
 from .. import ops
 from ..backend import DEFAULT_DTYPE
 from ..random import make_rng
@@ -72,8 +71,9 @@ class _Conv(Layer):
         if x.shape[-1] != self.kernel.shape[2]:
             raise ValueError(f"{type(self).__name__} expects {self.kernel.shape[2]} input channels, "
                              f"got x with shape {x.shape}")
-        fused = self.activation is F.relu  # relu runs inside the convolution's node
-        op = ops.Conv2D(self.strides, self.padding, self.dilation_rate, relu=fused)
+        kind = activations.DENSE_FUSED.get(self.activation)  # the usual activations run inside the node
+        fused = kind is not None
+        op = ops.Conv2D(self.strides, self.padding, self.dilation_rate, activation=kind)
         x4 = x.reshape(x.shape[0], 1, *x.shape[1:]) if self.rank == 1 else x
         args = (x4, self.kernel) if self.bias is None else (x4, self.kernel, self.bias)
         y = op(*args)

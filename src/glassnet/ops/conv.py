@@ -14,7 +14,7 @@ import numpy as np
 
 from ..backend import as_strided, get_array_module
 from . import conv_kernels
-from .bias_activation import compilable
+from .bias_activation import BiasActivation, compilable
 from .function import Function
 from .workspace import empty
 
@@ -68,15 +68,22 @@ def _pad(x, pads, value=0.0):
 
 
 class Conv2D(Function):
-    """y = conv(x, w) + b with w of shape (KH, KW, C_in, C_out) (cross-correlation, as every framework),
-    optionally followed by relu (a convolution with ``activation="relu"`` runs as this one node).
+    """y = a(conv(x, w) + b) with w of shape (KH, KW, C_in, C_out) (cross-correlation, as every framework).
+
+    The activation runs in this node: relu (``relu=True``, or ``activation="relu"``) as a maximum
+    and its mask; any other of ``bias_activation.KINDS`` (``activation="tanh"``, ...) through a
+    ``BiasActivation`` over the rows of the product (one compiled pass each way where the kernels
+    are on, the activation's own op on the NumPy path).
 
     NOTE: the bias rides in the product: the columns get a last column of ones
     and the weights a last row b, so y, dW and db are each one product.
     """
 
-    def __init__(self, strides=(1, 1), padding="valid", dilation=(1, 1), relu=False):
-        self.strides, self.padding, self.dilation, self.relu = strides, padding, dilation, relu
+    def __init__(self, strides=(1, 1), padding="valid", dilation=(1, 1), relu=False, activation=None):
+        self.strides, self.padding, self.dilation = strides, padding, dilation
+        kind = activation or ("relu" if relu else "linear")
+        self.relu = kind == "relu"
+        self.epilogue = None if kind in ("relu", "linear") else BiasActivation(kind)
 
     def forward(self, x, w, b=None):
         xp = get_array_module(x)
@@ -110,6 +117,8 @@ class Conv2D(Function):
         if self.relu:
             xp.maximum(y, 0, out=y)
             self.y = y
+        elif self.epilogue is not None:
+            y = self.epilogue.forward(y, None)
         return y.reshape(n, oh, ow, f)
 
     def backward(self, gy):
@@ -125,6 +134,8 @@ class Conv2D(Function):
             g2 = gz
         elif self.relu:
             g2 = g2 * (self.y > 0)
+        elif self.epilogue is not None:
+            g2 = self.epilogue.backward(g2, False)[0].reshape(-1, f)
         gw = gb = gx = None
         if self.needs_grad(1) or (self.has_bias and self.needs_grad(2)):
             gwb = self._weight_gradient_compiled(g2) if self.compiled else _blocked_tn(self.cols, g2)

@@ -119,6 +119,17 @@ def test_softmax_cross_entropy_bad_targets_get_clear_errors(target, message):
         gn.functional.softmax_cross_entropy(Tensor(np.zeros((4, 3))), Tensor(target))
 
 
+@pytest.mark.parametrize("path", ["numba", "numpy"])
+@pytest.mark.parametrize("labels, message", [
+    ([0, 1, -1, 2], r"label -1 \(row 2\) is not a class index in \[0, 3\); the target holds values from -1 to 2"),
+    ([0, 3, 1, 7], r"label 3 \(row 1\) is not a class index in \[0, 3\); the target holds values from 0 to 7"),
+])
+def test_softmax_cross_entropy_names_the_first_bad_label_on_both_paths(path, labels, message):
+    """No label wraps around (NumPy's z[-1]) or reads past the row, on the compiled pass or the reference."""
+    with gn.kernels.use(path), pytest.raises(ValueError, match=message):
+        gn.functional.softmax_cross_entropy(Tensor(np.zeros((4, 3), np.float32)), np.array(labels))
+
+
 def test_comparisons_from_the_left_of_arrays_and_with_lists():
     t = Tensor([1.0, 2.0, 3.0])
     for ours, theirs in [(np.array([1.0, 0.0, 3.0]) == t, [True, False, True]),

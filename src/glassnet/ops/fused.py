@@ -63,6 +63,11 @@ class SoftmaxCrossEntropy(Function):
                          and (t.shape == z.shape or (t.shape == z.shape[:1] and t.dtype.kind in "iu")))
         if self.compiled:
             return self._compiled_forward(np.ascontiguousarray(z))
+        if t.ndim < z.ndim and t.size:
+            classes = z.shape[self.axis]
+            if t.min() < 0 or t.max() >= classes:
+                flat = t.reshape(-1)
+                self._bad_label(int(np.flatnonzero((flat < 0) | (flat >= classes))[0]), classes)
         self.logp = log_softmax_array(z, self.axis)
         if t.ndim == z.ndim:  # probabilities compute in the logits' dtype
             t = self.target = t.astype(z.dtype, copy=False)
@@ -83,9 +88,13 @@ class SoftmaxCrossEntropy(Function):
             labels, t = t.astype(np.intp, copy=False), np.empty((0, 0), dtype=z.dtype)
         bad, total = xent.softmax_xent(z, labels, t, self.g, per)
         if bad >= 0:
-            raise ValueError(f"softmax_cross_entropy: label {labels[bad]} (row {bad}) is not a class index in "
-                             f"[0, {z.shape[1]})")
+            self._bad_label(bad, z.shape[1])
         return z.dtype.type(total / len(z)) if self.mean else per
+
+    def _bad_label(self, row, classes):
+        t = self.target
+        raise ValueError(f"softmax_cross_entropy: label {t.reshape(-1)[row]} (row {row}) is not a class index in "
+                         f"[0, {classes}); the target holds values from {t.min()} to {t.max()}")
 
     def _picked(self, a):
         """a[..., t] along the class axis (plain fancy indexing for the usual 2-D case)."""

@@ -74,6 +74,27 @@ def test_gradcheck_float64_with_an_activation(path, activation):
                             [x, w, b])
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_narrow_columns_kept_for_the_backward_give_the_same_bits(monkeypatch, bias):
+    """Columns no wider than the output (3 x 3 x 3 + 1 against 32 filters) are made once, in the
+    forward, and the weight gradient equals the one from columns made again, bit for bit."""
+    rng = np.random.default_rng(6)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((7, 30, 31, 3), (3, 3, 3, 32), (32,)))
+    made = []
+    im2col = conv.conv_kernels.im2col
+    monkeypatch.setattr(conv.conv_kernels, "im2col", lambda *args: (made.append(len(args[-1])), im2col(*args))[1])
+    results = {}
+    for keep in (True, False):
+        monkeypatch.setattr(ops.Conv2D, "keep_narrow_columns", keep)
+        made.clear()
+        results[keep] = _run("numba", lambda: ops.Conv2D((1, 1), "same", (1, 1), True), [x, w, b] if bias else [x, w])
+        results[keep].append(sum(made))
+    assert results[True][-1] == 7 * 30 * 31 and results[False][-1] == 2 * 7 * 30 * 31  # rows made
+    assert conv.block_rows(28, 4) < 7 * 30 * 31  # (several blocks)
+    for a, b_ in zip(results[True][:-1], results[False][:-1]):
+        np.testing.assert_array_equal(a, b_)
+
+
 def test_conv2d_in_blocks_of_rows_across_samples(monkeypatch):
     """Blocks of 64 rows, which split samples of 25 rows (and a last, shorter block): the columns made
     block by block give the reference's output and gradients."""

@@ -79,6 +79,8 @@ class Conv2D(Function):
     and the weights a last row b, so y, dW and db are each one product.
     """
 
+    keep_narrow_columns = True  # (an attribute: the tests switch it off to compare)
+
     def __init__(self, strides=(1, 1), padding="valid", dilation=(1, 1), relu=False, activation=None):
         self.strides, self.padding, self.dilation = strides, padding, dilation
         kind = activation or ("relu" if relu else "linear")
@@ -105,7 +107,12 @@ class Conv2D(Function):
         if self.compiled:
             self.x = np.ascontiguousarray(x)
             y = np.empty((n * oh * ow, f), dtype=x.dtype)
-            for rows, cols in self._column_blocks():
+            # NOTE: columns no wider than the output (a first layer: 3 x 3 x 3 + 1 = 28 columns against
+            # 32 filters) take no more memory than y, which the backward keeps anyway: they are kept
+            # for the weight gradient instead of being made again (CIFAR's first layer: 131,072 rows).
+            narrow = self.keep_narrow_columns and k + (b is not None) <= f
+            self.kept_cols = np.empty((n * oh * ow, k + (b is not None)), x.dtype) if narrow else None
+            for rows, cols in self._column_blocks(made=False):
                 np.matmul(cols, weights, out=y[rows])
         else:
             self.cols = empty((n * oh * ow, k + (b is not None)), x.dtype, xp)
@@ -157,22 +164,27 @@ class Conv2D(Function):
             gx = gpad[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2], :]
         return gx, gw, gb
 
-    def _column_blocks(self):
+    def _column_blocks(self, made=True):
         """(rows, cols) for each block of rows of the columns, made by the compiled im2col into one
-        reused buffer (valid until the next block)."""
+        reused buffer (valid until the next block), or into the kept columns (``made``: the forward
+        made them already)."""
         (sh, sw), (dh, dw) = self.strides, self.dilation
         kh, kw, c, _ = self.w.shape
         oh, ow = self.out_hw
         total, width = self.x.shape[0] * oh * ow, kh * kw * c + self.has_bias
         step = block_rows(width, self.x.itemsize)
-        buffer = np.empty((min(step, total), width), dtype=self.x.dtype)
+        kept = self.kept_cols
+        buffer = np.empty((min(step, total), width), dtype=self.x.dtype) if kept is None else None
         for first in range(0, total, step):
-            cols = buffer[:min(step, total - first)]
-            conv_kernels.im2col(self.x, kh, kw, sh, sw, dh, dw, self.pads[0][0], self.pads[1][0], oh, ow, first, cols)
-            yield slice(first, first + len(cols)), cols
+            rows = slice(first, min(first + step, total))
+            cols = buffer[:rows.stop - first] if kept is None else kept[rows]
+            if kept is None or not made:
+                conv_kernels.im2col(self.x, kh, kw, sh, sw, dh, dw, self.pads[0][0], self.pads[1][0], oh, ow, first,
+                                    cols)
+            yield rows, cols
 
     def _weight_gradient_compiled(self, g2):
-        """[dW; db] = cols^T g2, summed over the blocks (the columns made again, block by block)."""
+        """[dW; db] = cols^T g2, summed over the blocks (the kept columns, or made again block by block)."""
         gwb = None
         for rows, cols in self._column_blocks():
             part = cols.T @ g2[rows]

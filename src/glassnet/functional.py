@@ -232,7 +232,7 @@ def softmax_cross_entropy(logits, target, axis=-1, mean=False):
     logits = _t(logits)
     t = asarray_like(target.data if isinstance(target, Tensor) else target, logits.data)
     if t.ndim == logits.ndim - 1:
-        t = _class_labels(t, logits.shape[axis])
+        t = _class_labels(t)
     elif t.shape != logits.shape:
         labels = logits.shape[:axis] + logits.shape[axis:][1:]
         raise ValueError(f"softmax_cross_entropy: target with shape {t.shape} does not fit logits with shape "
@@ -252,9 +252,9 @@ def sigmoid_cross_entropy(logits, target, mean=False):
     return ops.SigmoidCrossEntropy(t, mean)(logits)
 
 
-def _class_labels(t, classes):
+def _class_labels(t):
     """``t`` as integer class labels (float storage accepted), else a clear error. (The op checks
-    that they lie in [0, classes): the compiled pass does it on its way through the rows.)"""
+    that they are class indices: the compiled pass before its rows, the NumPy path before indexing.)"""
     if t.dtype.kind not in "iu":
         if t.dtype.kind not in "fb" or not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
             raise ValueError(f"softmax_cross_entropy: target must hold integer class labels; received dtype "

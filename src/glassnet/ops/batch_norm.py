@@ -22,7 +22,7 @@ one pass; the backward in two: the sums, then gx).
 import numpy as np
 
 from .. import kernels
-from ..kernels import COLUMNS, prange
+from ..kernels import prange
 from ..backend import get_array_module
 from .bias_activation import compilable
 from .function import Function
@@ -129,24 +129,37 @@ def _statistics(x2, compiled, xp):
     return mean, (centred * centred).mean(axis=0, dtype=np.float64)
 
 
+# NOTE: the column sums run over ROW_CHUNKS fixed chunks of rows, whatever the number of threads: each
+# chunk sums its rows in order into its own float64 partial sums, added in chunk order after, so the
+# sums are the same on any number of threads. A row's columns are contiguous, so the column loop
+# vectorises. (Blocks of 8 columns, each over all the rows, as before: 13.3 ms threaded for the
+# backward sums of CIFAR's first batch norm, 131,072 x 32; chunks of rows: 4.4 ms.)
+ROW_CHUNKS = 16
+
+
 @kernels.jit(parallel=True, **kernels.VECTORISE)
 def _statistics_kernel(x, mean, var):
     """mean, var (c,) of x (n, c) in one pass: float64 sums of d = x - k and d^2, shifted by the
     first row k (the sums of squares then do not cancel when the mean is large against the spread):
-    mean = k + sum(d) / n, var = sum(d^2) / n - (sum(d) / n)^2. The threads take blocks of columns,
-    each summed over the rows in order: the same sums on any number of threads."""
+    mean = k + sum(d) / n, var = sum(d^2) / n - (sum(d) / n)^2. Chunks of rows on the threads
+    (ROW_CHUNKS)."""
     n, c = x.shape
-    s1, s2 = np.zeros(c), np.zeros(c)
     k = np.empty(c)
     for j in range(c):
         k[j] = x[0, j] if n > 0 else 0.0
-    for block in prange(-(-c // COLUMNS)):
-        first, last = block * COLUMNS, min(c, (block + 1) * COLUMNS)
-        for i in range(n):
-            for j in range(first, last):
+    part_1, part_2 = np.zeros((ROW_CHUNKS, c)), np.zeros((ROW_CHUNKS, c))
+    size = -(-n // ROW_CHUNKS)
+    for chunk in prange(ROW_CHUNKS):
+        for i in range(chunk * size, min(n, (chunk + 1) * size)):
+            for j in range(c):
                 d = np.float64(x[i, j]) - k[j]
-                s1[j] += d
-                s2[j] += d * d
+                part_1[chunk, j] += d
+                part_2[chunk, j] += d * d
+    s1, s2 = np.zeros(c), np.zeros(c)
+    for chunk in range(ROW_CHUNKS):
+        for j in range(c):
+            s1[j] += part_1[chunk, j]
+            s2[j] += part_2[chunk, j]
     for j in range(c):
         m = s1[j] / n
         mean[j] = k[j] + m
@@ -176,17 +189,22 @@ def _relu_gradient(gy, x, a, b, relu, zero):
 @kernels.jit(parallel=True)
 def _backward_sums(gy, x, a, b, mean, inv, relu, sum_g, sum_gxhat):
     """sum_g = sum(g), sum_gxhat = sum(g * (x - mean) * inv) per column, in float64, with g = gy
-    (where x * a + b > 0 only, with relu); sum_g, sum_gxhat: (c,) zeros. Blocks of columns on the
+    (where x * a + b > 0 only, with relu); sum_g, sum_gxhat: (c,) zeros. Chunks of rows on the
     threads, as ``_statistics_kernel``."""
     n, c = x.shape
     zero = x.dtype.type(0)
-    for block in prange(-(-c // COLUMNS)):
-        first, last = block * COLUMNS, min(c, (block + 1) * COLUMNS)
-        for i in range(n):
-            for j in range(first, last):
+    part_g, part_h = np.zeros((ROW_CHUNKS, c)), np.zeros((ROW_CHUNKS, c))
+    size = -(-n // ROW_CHUNKS)
+    for chunk in prange(ROW_CHUNKS):
+        for i in range(chunk * size, min(n, (chunk + 1) * size)):
+            for j in range(c):
                 g = _relu_gradient(gy[i, j], x[i, j], a[j], b[j], relu, zero)
-                sum_g[j] += g
-                sum_gxhat[j] += g * ((x[i, j] - mean[j]) * inv[j])
+                part_g[chunk, j] += g
+                part_h[chunk, j] += g * ((x[i, j] - mean[j]) * inv[j])
+    for chunk in range(ROW_CHUNKS):
+        for j in range(c):
+            sum_g[j] += part_g[chunk, j]
+            sum_gxhat[j] += part_h[chunk, j]
 
 
 @kernels.jit(parallel=True)

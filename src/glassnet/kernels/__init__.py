@@ -49,10 +49,15 @@ import types
 CHOICES = ("numba", "numpy")
 ENV_VAR = "GLASSNET_KERNELS"
 PARALLEL_MIN = 1 << 16  # elements of a parallel kernel's first argument from which it runs on Numba's threads
-# A parallel kernel that sums over rows gives each thread blocks of this many columns, each column summed
-# over the rows in order: the same sums as a serial loop on any number of threads (seeded runs stay bitwise
-# reproducible), and 8 float32 columns fill one AVX register.
+# A parallel kernel that sums over rows does it one of two ways, each giving the same sums on any number of
+# threads (seeded runs stay bitwise reproducible):
+# - COLUMNS: each thread takes blocks of this many columns, each column summed over the rows in order: the
+#   serial loop's own sums (8 float32 columns fill one AVX register). Dense's bias gradient: summing it in
+#   chunks of rows changed its rounding, and scikit-learn's sample-weight check on MLPRegressor failed.
+# - ROW_CHUNKS: the rows in this many fixed chunks, each summed in order into its own partial sums, added in
+#   chunk order after; a row's columns are contiguous, so the column loop vectorises. Batch norm's sums.
 COLUMNS = 8
+ROW_CHUNKS = 16
 
 
 class _Choice(threading.local):

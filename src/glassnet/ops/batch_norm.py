@@ -22,7 +22,7 @@ one pass; the backward in two: the sums, then gx).
 import numpy as np
 
 from .. import kernels
-from ..kernels import prange
+from ..kernels import ROW_CHUNKS, prange
 from ..backend import get_array_module
 from .bias_activation import compilable
 from .function import Function
@@ -129,12 +129,24 @@ def _statistics(x2, compiled, xp):
     return mean, (centred * centred).mean(axis=0, dtype=np.float64)
 
 
-# NOTE: the column sums run over ROW_CHUNKS fixed chunks of rows, whatever the number of threads: each
-# chunk sums its rows in order into its own float64 partial sums, added in chunk order after, so the
-# sums are the same on any number of threads. A row's columns are contiguous, so the column loop
-# vectorises. (Blocks of 8 columns, each over all the rows, as before: 13.3 ms threaded for the
-# backward sums of CIFAR's first batch norm, 131,072 x 32; chunks of rows: 4.4 ms.)
-ROW_CHUNKS = 16
+# NOTE: the column sums run over fixed chunks of rows (kernels.ROW_CHUNKS), not over blocks of
+# kernels.COLUMNS columns: a row's columns are contiguous, so the column loop vectorises (the backward
+# sums of CIFAR's first batch norm, 131,072 x 32: 13.3 ms threaded in column blocks, 4.4 ms in chunks).
+
+
+@kernels.jit()
+def _chunk(chunk, n):
+    """The rows [start, stop) of ``chunk`` out of ROW_CHUNKS over n rows."""
+    size = -(-n // ROW_CHUNKS)
+    return chunk * size, min(n, (chunk + 1) * size)
+
+
+@kernels.jit()
+def _add_chunks(parts, out):
+    """out += the chunks' partial sums parts (ROW_CHUNKS, c), in chunk order."""
+    for chunk in range(parts.shape[0]):
+        for j in range(parts.shape[1]):
+            out[j] += parts[chunk, j]
 
 
 @kernels.jit(parallel=True, **kernels.VECTORISE)
@@ -148,18 +160,16 @@ def _statistics_kernel(x, mean, var):
     for j in range(c):
         k[j] = x[0, j] if n > 0 else 0.0
     part_1, part_2 = np.zeros((ROW_CHUNKS, c)), np.zeros((ROW_CHUNKS, c))
-    size = -(-n // ROW_CHUNKS)
     for chunk in prange(ROW_CHUNKS):
-        for i in range(chunk * size, min(n, (chunk + 1) * size)):
+        start, stop = _chunk(chunk, n)
+        for i in range(start, stop):
             for j in range(c):
                 d = np.float64(x[i, j]) - k[j]
                 part_1[chunk, j] += d
                 part_2[chunk, j] += d * d
     s1, s2 = np.zeros(c), np.zeros(c)
-    for chunk in range(ROW_CHUNKS):
-        for j in range(c):
-            s1[j] += part_1[chunk, j]
-            s2[j] += part_2[chunk, j]
+    _add_chunks(part_1, s1)
+    _add_chunks(part_2, s2)
     for j in range(c):
         m = s1[j] / n
         mean[j] = k[j] + m
@@ -194,17 +204,15 @@ def _backward_sums(gy, x, a, b, mean, inv, relu, sum_g, sum_gxhat):
     n, c = x.shape
     zero = x.dtype.type(0)
     part_g, part_h = np.zeros((ROW_CHUNKS, c)), np.zeros((ROW_CHUNKS, c))
-    size = -(-n // ROW_CHUNKS)
     for chunk in prange(ROW_CHUNKS):
-        for i in range(chunk * size, min(n, (chunk + 1) * size)):
+        start, stop = _chunk(chunk, n)
+        for i in range(start, stop):
             for j in range(c):
                 g = _relu_gradient(gy[i, j], x[i, j], a[j], b[j], relu, zero)
                 part_g[chunk, j] += g
                 part_h[chunk, j] += g * ((x[i, j] - mean[j]) * inv[j])
-    for chunk in range(ROW_CHUNKS):
-        for j in range(c):
-            sum_g[j] += part_g[chunk, j]
-            sum_gxhat[j] += part_h[chunk, j]
+    _add_chunks(part_g, sum_g)
+    _add_chunks(part_h, sum_gxhat)
 
 
 @kernels.jit(parallel=True)

@@ -11,7 +11,7 @@ from . import optim
 from .backend import to_numpy
 from .data_checks import as_features, as_targets
 from .nn import losses as losses_lib
-from .nn.layers import Layer
+from .nn.layer import Layer
 from .nn.module import evaluating
 from .nn.symbolic import concrete, is_symbolic
 from .summary import layer_names, snake_case

@@ -22,7 +22,7 @@ from .files import atomic_write, remove_stale_partials  # noqa: F401 - their hom
 from .model_file import FORMAT, VERSION, ModelFileError, checksums, read
 from .nn import losses as losses_lib
 from .nn.initializers import placeholders
-from .nn.layers import LAYERS
+from .nn.layer import LAYERS
 from .nn.module import evaluating
 from .nn.symbolic import concrete
 from .tensor import Tensor, no_grad

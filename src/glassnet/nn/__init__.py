@@ -1,8 +1,9 @@
 """Modules, layers, activations, losses, initializers and regularizers."""
 from . import activations, functional, initializers, losses, regularizers
-from .layers import (ELU, GELU, LAYERS, SELU, Activation, Dense, Dropout, Flatten, HardSigmoid, Layer,
-                     LeakyReLU, Linear, LogSoftmax, Maxout, ReLU, ReLU6, Rescaling, Sigmoid, SiLU, Softmax, Softplus,
-                     Softsign, Swish, Tanh)
+from .layer import LAYERS, Layer
+from .layers import (ELU, GELU, SELU, Activation, Dense, Dropout, Flatten, HardSigmoid, LeakyReLU, Linear,
+                     LogSoftmax, Maxout, ReLU, ReLU6, Rescaling, Sigmoid, SiLU, Softmax, Softplus, Softsign, Swish,
+                     Tanh)
 from .losses import (BinaryCrossentropy, CategoricalCrossentropy, Hinge, Huber, KLDivergence, Loss,
                      MeanAbsoluteError, MeanSquaredError, MulticlassHinge, SparseCategoricalCrossentropy,
                      SquaredHinge)

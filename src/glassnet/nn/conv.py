@@ -6,7 +6,7 @@ from .. import ops
 from ..backend import DEFAULT_DTYPE
 from ..random import make_rng
 from . import activations, initializers, regularizers
-from .layers import LAYERS, Layer, _positive_int, _serialize
+from .layer import LAYERS, Layer, _positive_int, _serialize
 from .module import Parameter
 
 

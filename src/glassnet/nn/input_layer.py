@@ -1,6 +1,6 @@
 """``Input`` and ``InputLayer``: where a functional model's data comes in (Keras's names)."""
 from ..backend import DEFAULT_DTYPE
-from .layers import LAYERS, Layer, _sample_shape
+from .layer import LAYERS, Layer, _sample_shape
 from .symbolic import Node, SymbolicTensor
 
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import functional as F
 from ..tensor import Tensor
-from .layers import LAYERS, Layer, _shape_of
+from .layer import LAYERS, Layer, _shape_of
 
 
 class _Merge(Layer):

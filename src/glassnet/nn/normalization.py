@@ -3,7 +3,7 @@ import numpy as np
 
 from ..backend import DEFAULT_DTYPE
 from ..ops import batch_norm
-from .layers import LAYERS, Layer
+from .layer import LAYERS, Layer
 from .module import Buffer, Parameter
 
 

@@ -12,7 +12,7 @@ from ..backend import DEFAULT_DTYPE, asarray_like, get_array_module
 from ..random import make_rng
 from ..tensor import Tensor
 from . import initializers
-from .layers import LAYERS, Layer, _positive_int
+from .layer import LAYERS, Layer, _positive_int
 from .module import Parameter
 
 

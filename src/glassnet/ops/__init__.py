@@ -5,7 +5,9 @@ from .conv import Conv2D, Conv2DTranspose, Pool2D, UpSample2D
 from .batch_norm import BatchNorm
 from .dropout import Dropout
 from .fused import Linear, SigmoidCrossEntropy, SoftmaxCrossEntropy
-from .recurrent import GRUOp, LSTMOp, SimpleRNNOp
+from .gru import GRUOp
+from .lstm import LSTMOp
+from .recurrent import SimpleRNNOp
 from .gru_reset_before import GRUResetBeforeOp
 from .math import (Abs, Add, Cast, Clip, Div, Exp, Log, MatMul, Max, Maximum, Mean, Mul, Neg, Pow,
                    Sqrt, Sub, Sum, Where)

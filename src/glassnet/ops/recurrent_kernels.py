@@ -21,7 +21,6 @@ Whole buffers and the step index t are passed (not per-step views), so every cal
 same argument layouts and each kernel compiles once per dtype. ``one = z.dtype.type(1)``
 keeps float32 arithmetic in float32 (a bare ``1`` would promote it to float64).
 """
-import numpy as np
 
 from .. import kernels
 from ..kernels import prange

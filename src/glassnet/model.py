@@ -30,6 +30,7 @@ class Model(Trainer, Layer):
     functional model (:class:`glassnet.functional_model.Functional`), as in Keras.
 
     >>> import glassnet as gn
+    >>> import numpy as np
     >>> model = gn.Sequential([gn.nn.Dense(8, activation="relu"), gn.nn.Dense(1, activation="sigmoid")], seed=0)
     >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     >>> x = np.random.default_rng(0).standard_normal((64, 2)); y = (x[:, 0] > 0) * 1.0

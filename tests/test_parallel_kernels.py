@@ -147,10 +147,16 @@ def test_dense_bias_and_activation(kind, rows):
     _assert_threads_equal_serial(lambda: ops.Linear(activation=kind), [x, w, b])
 
 
-@pytest.mark.parametrize("return_state", [False, True])  # (the state's gradient: the c sequence's path)
-def test_lstm_training_steps(return_state):
-    """The LSTM's step kernels, forward and backward, with a mask: outputs and every gradient."""
-    layer = nn.LSTM(6, return_sequences=True, return_state=return_state, seed=0)
+@pytest.mark.parametrize("make", [lambda: nn.LSTM(6, return_sequences=True, seed=0),
+                                  lambda: nn.LSTM(6, return_sequences=True, return_state=True, seed=0),
+                                  lambda: nn.GRU(6, return_sequences=True, seed=0),
+                                  lambda: nn.SimpleRNN(6, return_sequences=True, seed=0),
+                                  lambda: nn.SimpleRNN(6, activation="relu", return_sequences=True, seed=0)],
+                         ids=["lstm", "lstm-state", "gru", "simple-rnn", "simple-rnn-relu"])
+def test_recurrent_training_steps(make):
+    """The recurrent layers' step kernels, forward and backward, with a mask: outputs and every gradient
+    (return_state: the LSTM's c sequence's gradient path)."""
+    layer = make()
     x = _data((5, 4, 3))[0]
     mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 1, 1]], dtype=bool)
 

@@ -23,8 +23,9 @@ class GRUOp(_RecurrentOp):
     and x Wn + b0n; z and r use sigmoid(p) = (1 + tanh(p / 2)) / 2 with halved columns. The
     state is the only recurrence, so the forward saves per step the factors F (N, 4, U) with
     dL/d(block) = dL/dh' * F, and z for the direct path dh' z: backward is three array ops and
-    one product per step. The compiled path (recurrent_kernels.gru_candidate, gru_state)
-    keeps the product and the tanh calls and saves the same factors.
+    one product per step. The compiled path keeps the product and does the rest of a step in one
+    kernel (recurrent_fused.gru_step), the backward step likewise (recurrent_kernels.gru_step_backward);
+    both save the same factors.
     """
 
     def forward(self, x, w, u, b, h0):
@@ -55,10 +56,7 @@ class GRUOp(_RecurrentOp):
             cand = np.empty((n, units), x.dtype)
             for t in range(steps):
                 np.matmul(rows[t], halved, out=p)
-                np.tanh(p[:, :2 * units], out=p[:, :2 * units])
-                _k.gru_candidate(p, units, cand)
-                np.tanh(cand, out=cand)
-                _k.gru_state(p, rows, t, units, cand, masks, factors, zs, self.record)
+                _fused.gru_step(p, rows, t, cand, masks, factors, zs, self.record)
             return self._h_sequence(units)
         cand, diff = xp.empty((n, units), x.dtype), xp.empty((n, units), x.dtype)
         z, r, hn, xn = (p[:, k * units:(k + 1) * units] for k in range(4))

@@ -141,9 +141,7 @@ class SimpleRNNOp(_RecurrentOp):
             relu = self.activation == "relu"
             for t in range(steps):
                 np.matmul(rows[t], stacked, out=z)
-                if not relu:
-                    np.tanh(z, out=z)
-                _k.simple_rnn_step(z, rows, t, units, masks, factors, relu, self.record)
+                _fused.simple_rnn_step(z, rows, t, masks, factors, relu, self.record)
             return self._h_sequence(units)
         for t in range(steps):
             h_out = rows[t + 1, :, :units]

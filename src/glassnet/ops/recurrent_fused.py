@@ -196,6 +196,64 @@ def lstm_step(z, rows, t, tc, masks):
             rows[t + 1, s, k] = m * (zs[3 * units + k] * tcs[k]) + (one - m) * rows[t, s, k]
 
 
+@kernels.jit(parallel=True, work=_step_work, **kernels.VECTORISE)
+def gru_step(p, rows, t, cand, masks, factors, zs, record):
+    """One time step of the GRU's stepwise compiled path (reset after the product), after the
+    step's product (BLAS): everything else in one pass per row, as ``lstm_step``.
+
+    p (N, 4U): blocks z, r (pre-activations from halved weights: sigmoid(p) = (1 + tanh(p / 2)) / 2),
+    p_hn = h Un + b1n and p_xn = x Wn + b0n; z and r are overwritten by their values. cand (N, U)
+    gets n = tanh(p_xn + r p_hn); h = n + z (h_prev - n) goes into rows[t + 1] (a masked row keeps
+    its state). While a graph is recorded, factors[t] (N, 4, U) and zs[t] get what the backward
+    step needs (recurrent_kernels.gru_step_backward), with a = (1 - z)(1 - n^2):
+    dL/dp = dh * (z (1 - z)(h_prev - n), r (1 - r) p_hn a, r a, a), and z for the direct path.
+    """
+    half, one = p.dtype.type(0.5), p.dtype.type(1)
+    n, units = cand.shape
+    for s in prange(n):  # (each row its own: the threads take rows)
+        ps, cs, m = p[s], cand[s], masks[t, s]
+        tanh_inplace(ps[:2 * units])
+        for k in range(units):
+            r = half + half * ps[units + k]
+            ps[k], ps[units + k] = half + half * ps[k], r
+            cs[k] = ps[3 * units + k] + r * ps[2 * units + k]
+        tanh_inplace(cs)  # now n
+        for k in range(units):
+            z, r, c, h_prev = ps[k], ps[units + k], cs[k], rows[t, s, k]
+            rows[t + 1, s, k] = m * (c + z * (h_prev - c)) + (one - m) * h_prev
+            if record:
+                a = (one - z) * (one - c * c)
+                factors[t, s, 0, k] = z * (one - z) * (h_prev - c)
+                factors[t, s, 1, k] = r * (one - r) * ps[2 * units + k] * a
+                factors[t, s, 2, k] = r * a
+                factors[t, s, 3, k] = a
+                zs[t, s, k] = z
+
+
+@kernels.jit(parallel=True, work=_step_work, **kernels.VECTORISE)
+def simple_rnn_step(z, rows, t, masks, factors, relu, record):
+    """One time step of the SimpleRNN's stepwise compiled path, after the step's product (BLAS):
+    h = tanh(z) or relu(z) into rows[t + 1] (a masked row keeps its state); while a graph is
+    recorded, factors[t] = 1 - h^2 (tanh) or [z > 0] (relu), before the carry."""
+    one, zero = z.dtype.type(1), z.dtype.type(0)
+    n, units = z.shape
+    for s in prange(n):  # (each row its own: the threads take rows)
+        zs, m = z[s], masks[t, s]
+        if relu:
+            for k in range(units):
+                slope = one if zs[k] > zero else zero
+                zs[k] = max(zs[k], zero)
+                if record:
+                    factors[t, s, k] = slope
+        else:
+            tanh_inplace(zs)
+            if record:
+                for k in range(units):
+                    factors[t, s, k] = one - zs[k] * zs[k]
+        for k in range(units):
+            rows[t + 1, s, k] = m * zs[k] + (one - m) * rows[t, s, k]
+
+
 @kernels.jit(**kernels.VECTORISE)
 def gru_sequence(rows, xw, u, masks):
     """GRU (reset after the product): p = x W + b + h U, blocks (z, r, h Un + b1n, x Wn + b0n);

@@ -1,15 +1,14 @@
-"""Compiled time steps of the recurrent ops (Numba), beside their NumPy reference in recurrent.py.
+"""Compiled backward time steps of the recurrent ops (Numba), beside their NumPy reference in
+recurrent.py, lstm.py and gru.py.
 
-Each kernel is a time step's element-wise work: the gates, the state update, the carry over
-masked steps and the factors the backward step needs (forward), or the gradient of the step's
-pre-activations (backward). The per-step matrix product stays outside, one NumPy call (BLAS)
-per step, and so do the tanh calls: NumPy's tanh is vectorised (SIMD), while a tanh or exp
-inside a Numba loop is a scalar libm call, measured ~20x slower per element (an LSTM step's
-five transcendental functions per unit took longer than the whole NumPy reference step).
-So a GRU forward step is: product, np.tanh, kernel (gates, candidate), np.tanh, kernel (state,
-factors). The LSTM's forward step is the exception: one kernel after the product
-(recurrent_fused.lstm_step) with a vectorisable tanh of its own, measured 5% faster than two kernels
-and two NumPy tanh calls (bench/NOTES.md). The kernels only see arrays:
+Each kernel is a backward step's element-wise work: the gradient of the step's pre-activations
+from the saved factors, and what passes to the previous step (a mask's carry, the GRU's direct
+path). The step's matrix product stays outside, one NumPy call (BLAS) per step. The forward steps
+are in recurrent_fused.py (``lstm_step``, ``gru_step``, ``simple_rnn_step``): one kernel after the
+product, with a vectorisable tanh of their own (a libm tanh inside a Numba loop is a scalar call,
+measured ~20x slower per element than NumPy's). One forward kernel per step measured: the LSTM's 5%
+faster than two kernels and two NumPy tanh calls; the GRU's element-wise work 116-179 us a step
+against 261-266 us at 64 x 512 pre-activations (bench/NOTES.md). The kernels only see arrays:
 
 - ``rows`` (T + 1, N, U + D + 1 [+ U]): rows[t] = [h_{t-1}, x_t, 1 (, c_{t-1})], as in
   recurrent.py; a forward step writes h_t (and c_t) into rows[t + 1].
@@ -61,47 +60,7 @@ def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, rows, gate
             dc_next[s, k] = dct * f + dc_carry
 
 
-@kernels.jit()
-def gru_candidate(p, units, cand):
-    """z, r from p's first blocks, which hold tanh(p / 2) (halved columns: sigmoid(p) =
-    (1 + tanh(p / 2)) / 2); overwritten by z, r. cand = p_xn + r p_hn, the candidate's
-    pre-activation (the caller takes its tanh)."""
-    half = p.dtype.type(0.5)
-    n = p.shape[0]
-    for s in range(n):
-        for k in range(units):
-            p[s, k] = half + half * p[s, k]
-            r = half + half * p[s, units + k]
-            p[s, units + k] = r
-            cand[s, k] = p[s, 3 * units + k] + r * p[s, 2 * units + k]
-
-
-@kernels.jit()
-def gru_state(p, rows, t, units, cand, masks, factors, zs, record):
-    """h = n + z (h_prev - n) into rows[t + 1] (a masked row keeps its state), from z, r in
-    p's first blocks, p_hn = h Un + b1n and n = cand = tanh(p_xn + r p_hn).
-
-    Factors (the reference's), with a = (1 - z)(1 - n^2):
-    dL/dp = dh * (z(1-z)(h_prev - n), r(1-r) p_hn a, r a, a); zs[t] = z for the direct path.
-    """
-    one = p.dtype.type(1)
-    n = p.shape[0]
-    for s in range(n):
-        m = masks[t, s]
-        for k in range(units):
-            z, r, hn, c = p[s, k], p[s, units + k], p[s, 2 * units + k], cand[s, k]
-            h_prev = rows[t, s, k]
-            rows[t + 1, s, k] = m * (c + z * (h_prev - c)) + (one - m) * h_prev
-            if record:
-                a = (one - z) * (one - c * c)
-                factors[t, s, 0, k] = z * (one - z) * (h_prev - c)
-                factors[t, s, 1, k] = r * (one - r) * hn * a
-                factors[t, s, 2, k] = r * a
-                factors[t, s, 3, k] = a
-                zs[t, s, k] = z
-
-
-@kernels.jit()
+@kernels.jit(parallel=True, work=lambda gy, t, dh_next, *rest: 8 * dh_next.size)  # (four blocks of products)
 def gru_step_backward(gy, t, dh_next, extra, masks, factors, zs, dp):
     """dp[t] (N, 4, U) = factors[t] * dh, dh = m (gy[:, t] + dh_next + extra).
 
@@ -111,7 +70,7 @@ def gru_step_backward(gy, t, dh_next, extra, masks, factors, zs, dp):
     """
     one = dp.dtype.type(1)
     n, units = dh_next.shape
-    for s in range(n):
+    for s in prange(n):  # (each row its own)
         m = masks[t, s]
         for k in range(units):
             dh = gy[s, t, k] + dh_next[s, k] + extra[s, k]
@@ -119,27 +78,6 @@ def gru_step_backward(gy, t, dh_next, extra, masks, factors, zs, dp):
             for block in range(4):
                 dp[t, s, block, k] = factors[t, s, block, k] * dh
             extra[s, k] = dh * zs[t, s, k] + carry
-
-
-@kernels.jit()
-def simple_rnn_step(z, rows, t, units, masks, factors, relu, record):
-    """h = relu(z), or h = z when z already holds tanh of the pre-activations (NumPy's tanh,
-    vectorised, is called before); factors[t] = [z > 0] (relu) or 1 - h^2, before the carry."""
-    one = z.dtype.type(1)
-    zero = z.dtype.type(0)
-    n = z.shape[0]
-    for s in range(n):
-        m = masks[t, s]
-        for k in range(units):
-            if relu:
-                h = max(z[s, k], zero)
-                slope = one if z[s, k] > zero else zero
-            else:
-                h = z[s, k]
-                slope = one - h * h
-            rows[t + 1, s, k] = m * h + (one - m) * rows[t, s, k]
-            if record:
-                factors[t, s, k] = slope
 
 
 @kernels.jit()

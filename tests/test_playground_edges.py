@@ -157,3 +157,22 @@ def test_tally(capsys, tallies):
     with capsys.disabled():
         print("\n" + tally.line())
     assert len(tally.cases) >= 17 and not tally.failures()
+
+
+@pytest.mark.parametrize("gone", [BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"),
+                                  TimeoutError("timed out")])
+def test_a_client_that_went_away_prints_nothing(gone, capsys):
+    """socketserver prints a traceback for every error in a request's thread; a client that closed its
+    connection before the answer was written (BrokenPipeError in the test suite's output) is not one."""
+    server = make_server("127.0.0.1", 0)
+    try:
+        for error in (gone, ValueError("a real bug")):
+            try:
+                raise error
+            except Exception:  # noqa: BLE001 - what socketserver's request thread catches
+                server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
+    printed = capsys.readouterr().err
+    assert type(gone).__name__ not in printed
+    assert "ValueError: a real bug" in printed  # other errors still print their traceback

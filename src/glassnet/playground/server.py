@@ -28,6 +28,7 @@ import math
 import os
 import select
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -377,6 +378,13 @@ class Server(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
+
+    def handle_error(self, request, client_address):
+        """A client that went away mid-answer (a closed tab, a reload, a timeout) is no error of
+        the server's: nothing is printed for it. Anything else prints its traceback as before."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _format(fmt):

@@ -58,7 +58,7 @@ def tanh(x):
     return type(x)(y if v > 0 else (-y if v < 0 else v))  # tanh(±0) = ±0; nan stays nan
 
 
-@kernels.jit(**kernels.VECTORISE)
+@kernels.jit(fastmath={"contract"}, **kernels.VECTORISE)
 def tanh_float32(x):
     """tanh(x) in float32 arithmetic (8 lanes per instruction where ``tanh`` has 4), no libm call.
 
@@ -68,6 +68,13 @@ def tanh_float32(x):
     r^6 / 6!, 2^k as the integer 1 << k; |x| clamped at 10, where tanh is 1 in float32.
     Measured over 7 M float32 points: within 1.12 ulp of tanh rounded from float64, 97.7% of them
     equal to it (NumPy's float32 tanh: within 1.37 ulp, 74%).
+
+    ``fastmath={"contract"}`` (and nothing else of fast-math): each multiply and add of the
+    polynomials is one fused multiply-add where the CPU has them (the instructions keep the flag
+    when inlined into the kernels). Measured on this project's AMD EPYC (Zen 1): 148 to 110 us per
+    32,768 values, and over 10 M points (normal at scales 0.3, 1, 3, and a grid over [-12, 12])
+    the largest error against float64's tanh went from 1.17 to 1.07 ulp, the share equal to it
+    rounded from 95.6 to 96.1%.
     """
     f = np.float32
     a = min(abs(x), f(10.0))

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from glassnet.playground import registry
 from glassnet.playground import server as server_module
 from glassnet.playground.server import make_server
 
@@ -142,7 +143,7 @@ def test_nan_state_is_valid_json(address):
 
 
 def test_blind_creates_do_not_evict_a_live_session(address, monkeypatch):
-    monkeypatch.setattr(server_module, "MAX_SESSIONS", 3)
+    monkeypatch.setattr(registry, "MAX_SESSIONS", 3)
     sid = session_id(address)
     answers = [post(address, "/api/sessions", {})[0] for _ in range(40)]
     assert 503 in answers

@@ -31,20 +31,17 @@ import socket
 import sys
 import threading
 import time
-import uuid
 import webbrowser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from .export import script
-from .session import Config, ConfigError, Session
+from .registry import Busy, Playground
+from .session import Config, ConfigError
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
-MAX_SESSIONS = 32
 MAX_BODY = 64 * 1024
 MAX_THREADS = 64  # request threads at once; more connections wait in the listen backlog
-EVICT_AFTER = 60.0  # seconds without a request or an open event stream before a session may be dropped
-STOP_AFTER = 120.0  # seconds unseen before a running session is paused (its page is gone)
 SOCKET_TIMEOUT = 30.0
 HEARTBEAT = 5.0  # seconds between an idle event stream's keepalive comments
 LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -52,55 +49,6 @@ TEXT_TYPES = {"html": "text/html; charset=utf-8", "text": "text/plain; charset=u
               "markdown": "text/plain; charset=utf-8"}
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
-
-
-class Playground:
-    """The sessions and the trainer thread."""
-
-    def __init__(self):
-        self.sessions = {}
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.trainer = threading.Thread(target=self._train_loop, name="glassnet-trainer", daemon=True)
-        self.trainer.start()
-
-    def create(self, config):
-        """A new session; raises Busy when all are in use (a blind flood never evicts a live page)."""
-        session = Session(config)
-        with self.lock:
-            if len(self.sessions) >= MAX_SESSIONS:  # drop the least recently used, if idle long enough
-                oldest = min(self.sessions, key=lambda k: self.sessions[k].last_used)
-                if time.monotonic() - self.sessions[oldest].last_used < EVICT_AFTER:
-                    raise Busy(f"all {MAX_SESSIONS} sessions are in use; try again in a minute")
-                del self.sessions[oldest]
-            sid = uuid.uuid4().hex
-            self.sessions[sid] = session
-        return sid, session
-
-    def get(self, sid):
-        with self.lock:
-            session = self.sessions.get(sid)
-        if session is not None:
-            session.last_used = time.monotonic()
-        return session
-
-    def _train_loop(self):
-        while not self.stop.is_set():
-            with self.lock:
-                running = [s for s in self.sessions.values() if s.running]
-            now = time.monotonic()
-            for session in running:
-                if now - session.last_used > STOP_AFTER:  # nobody watches: its page is gone
-                    with session.lock:
-                        session.running = False
-                        session.version += 1
-                    continue
-                session.tick()
-            time.sleep(0.04)  # about 50 epochs a second: fast to learn, slow enough to watch
-
-
-class Busy(Exception):
-    """Every session slot is held by a page in use."""
 
 
 class BadRequest(ConfigError):

@@ -64,6 +64,15 @@ def test_conv2d_with_an_activation_compiled_equals_reference(activation, dtype):
                         [a.astype(dtype) for a in (x, w, b)], dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", ["linear", "relu", "tanh", "elu", "softmax"])
+def test_conv2d_transpose_with_an_activation_compiled_equals_reference(activation, dtype):
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 4, 3, 3)), rng.standard_normal((3, 3, 5, 3)), rng.standard_normal(5)
+    _assert_paths_equal(lambda: ops.Conv2DTranspose((2, 2), "same", activation=activation),
+                        [a.astype(dtype) for a in (x, w, b)], dtype)
+
+
 @pytest.mark.parametrize("path", ["numba", "numpy"])
 @pytest.mark.parametrize("activation", ["tanh", "elu", "softmax"])
 def test_gradcheck_float64_with_an_activation(path, activation):

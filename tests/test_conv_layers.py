@@ -170,14 +170,21 @@ def test_conv_with_relu_runs_fused_and_equals_conv_then_relu(use_bias):
 def test_conv_with_another_activation_runs_in_its_node_and_equals_conv_then_activation(activation):
     """The usual activations run inside the convolution's node, as Dense's do; conv then the
     activation's own layer gives the same output and gradients."""
-    x = RNG.standard_normal((2, 6, 5, 3))
-    fused = nn.Conv2D(4, 3, padding="same", activation=activation, seed=0, dtype=np.float64)
-    plain = nn.Conv2D(4, 3, padding="same", seed=0, dtype=np.float64)
+    def layer(**kw):
+        return nn.Conv2D(4, 3, padding="same", seed=0, dtype=np.float64, **kw)
+
+    _assert_fused_equals_plain(layer, activation, RNG.standard_normal((2, 6, 5, 3)), gn.ops.Conv2D)
+
+
+def _assert_fused_equals_plain(layer, activation, x, op):
+    """``layer(activation=...)`` runs the activation in its own node (``op``, with the epilogue of that
+    kind) and gives the output and gradients of ``layer()`` followed by the activation's layer."""
+    fused, plain = layer(activation=activation), layer()
     fused(x), plain(x)
-    fused.bias.data[...] = plain.bias.data[...] = RNG.standard_normal(4)
+    fused.bias.data[...] = plain.bias.data[...] = RNG.standard_normal(plain.bias.shape)
     gx_fused, gx_plain = gn.Tensor(x, requires_grad=True), gn.Tensor(x, requires_grad=True)
     y_fused, y_plain = fused(gx_fused), nn.Activation(activation)(plain(gx_plain))
-    assert type(y_fused.grad_fn) is gn.ops.Conv2D and y_fused.grad_fn.epilogue.kind == activation
+    assert type(y_fused.grad_fn) is op and y_fused.grad_fn.epilogue.kind == activation
     np.testing.assert_allclose(y_fused.data, y_plain.data, rtol=1e-12, atol=1e-14)
     v = RNG.standard_normal(y_fused.shape)
     y_fused.backward(v)
@@ -185,3 +192,17 @@ def test_conv_with_another_activation_runs_in_its_node_and_equals_conv_then_acti
     np.testing.assert_allclose(gx_fused.grad, gx_plain.grad, rtol=1e-10, atol=1e-12)
     for a, b in zip(fused.parameters(), plain.parameters()):
         np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-12)
+    return fused
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "elu", "gelu", "softmax"])
+def test_conv2d_transpose_with_an_activation_runs_in_its_node(activation, padding):
+    """Conv2DTranspose's bias and activation run inside its node, as Conv2D's; the same numbers and
+    gradients as the plain transposed convolution followed by the activation's own layer."""
+    x = RNG.standard_normal((2, 3, 4, 3))
+    def layer(**kw):
+        return nn.Conv2DTranspose(4, 3, strides=2, padding=padding, seed=0, dtype=np.float64, **kw)
+
+    fused = _assert_fused_equals_plain(layer, activation, x, gn.ops.Conv2DTranspose)
+    assert gn.gradcheck(fused, [x], params=fused.parameters())

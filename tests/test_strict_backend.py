@@ -65,6 +65,8 @@ LAYERS = [
     ("conv2d_elu", lambda: nn.Conv2D(2, 3, activation="elu", seed=0, **F64), (2, 5, 5, 2)),
     ("conv2d_softmax", lambda: nn.Conv2D(3, 2, activation="softmax", seed=0, **F64), (2, 4, 4, 2)),
     ("conv2d_transpose", lambda: nn.Conv2DTranspose(2, 3, strides=2, seed=0, **F64), (1, 3, 3, 2)),
+    ("conv2d_transpose_same_elu", lambda: nn.Conv2DTranspose(2, 3, strides=2, padding="same", activation="elu",
+                                                             seed=0, **F64), (1, 3, 3, 2)),
     ("max_pool2d", lambda: nn.MaxPooling2D(2), (2, 4, 4, 2)),
     ("avg_pool2d_same", lambda: nn.AveragePooling2D(3, strides=2, padding="same"), (1, 5, 5, 1)),
     ("max_pool1d", lambda: nn.MaxPooling1D(2), (2, 4, 2)),

@@ -228,14 +228,18 @@ def _blocked_tn(a, b):
 
 
 class Conv2DTranspose(Function):
-    """The transpose (adjoint) of a strided convolution: up-samples by ``strides``.
+    """y = a(conv_transpose(x, w) + b): the transpose (adjoint) of a strided convolution, which
+    up-samples by ``strides``.
 
     w has Keras's layout (KH, KW, C_out, C_in). Output size: (H - 1) * s + KH
-    for "valid", H * s for "same" (the centre crop of the "valid" output).
+    for "valid", H * s for "same" (the centre crop of the "valid" output). The bias and the
+    activation (any of ``bias_activation.KINDS``) run in this node, as Conv2D's: one compiled pass
+    each way where the kernels are on, the activation's own op on the NumPy path.
     """
 
-    def __init__(self, strides=(1, 1), padding="valid"):
+    def __init__(self, strides=(1, 1), padding="valid", activation=None):
         self.strides, self.padding = strides, padding
+        self.epilogue = BiasActivation(activation or "linear")
 
     def forward(self, x, w, b=None):
         sh, sw = self.strides
@@ -248,17 +252,16 @@ class Conv2DTranspose(Function):
             oh, ow = h * sh, wd * sw
             top, left = max(full[1] - oh, 0) // 2, max(full[2] - ow, 0) // 2
             self.crop = (top, left, oh, ow)
-            y = y[:, top:top + oh, left:left + ow, :]
+            y = get_array_module(y).ascontiguousarray(y[:, top:top + oh, left:left + ow, :])  # (the epilogue writes it)
         else:
             self.crop = None
         self.x, self.w, self.full, self.has_bias = x, w, full, b is not None
-        if b is not None:
-            y = y + b
-        return y
+        return self.epilogue.forward(y, b)
 
     def backward(self, gy):
         sh, sw = self.strides
         kh, kw, f, c = self.w.shape
+        gy, gb = self.epilogue.backward(gy, self.has_bias and self.needs_grad(2))
         xp = get_array_module(gy)
         n, h, wd, _ = self.x.shape
         if self.crop is not None:
@@ -270,7 +273,6 @@ class Conv2DTranspose(Function):
         gcols = windows(xp.ascontiguousarray(gfull), kh, kw, sh, sw, 1, 1, h, wd).reshape(-1, kh * kw * f)
         gx = (gcols @ self.w.reshape(-1, c)).reshape(self.x.shape) if self.needs_grad(0) else None
         gw = (gcols.T @ self.x.reshape(-1, c)).reshape(self.w.shape) if self.needs_grad(1) else None
-        gb = gy.reshape(-1, f).sum(axis=0) if self.has_bias and self.needs_grad(2) else None
         return gx, gw, gb
 
 

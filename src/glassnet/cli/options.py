@@ -12,7 +12,8 @@ def _sizes(text):
     try:
         sizes = tuple(int(s) for s in text.split(",") if s.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 64,32; received {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 64,32; "
+                                         f"received {text!r}") from None
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"layer sizes must be positive integers; received {text!r}")
     return sizes
@@ -50,15 +51,18 @@ def _add_training_options(p):
     data.add_argument("--dataset", default=d.dataset, choices=DATASET_NAMES, help="built-in data set (default: digits)")
     data.add_argument("--csv", help="train on your own CSV file (with a header row) instead")
     data.add_argument("--target", help="the label column of --csv")
-    data.add_argument("--test-size", type=_bounded(float, 0, 1, low_open=True), default=d.test_size, help="held-out test fraction (default: 0.2)")
-    data.add_argument("--noise", type=_bounded(float, 0), default=d.noise, help="noise of the 2-D toy sets (default: 0.1)")
+    data.add_argument("--test-size", type=_bounded(float, 0, 1, low_open=True), default=d.test_size,
+                      help="held-out test fraction (default: 0.2)")
+    data.add_argument("--noise", type=_bounded(float, 0), default=d.noise,
+                      help="noise of the 2-D toy sets (default: 0.1)")
     net = p.add_argument_group("network")
     net.add_argument("--model", choices=("mlp", "cnn"), default=d.model,
                      help="mlp: Dense layers (default); cnn: two convolutions and pooling first (digits)")
     net.add_argument("--hidden", type=_sizes, default=d.hidden, help="hidden layer sizes, e.g. 64,32 (default: 64)")
     net.add_argument("--activation", default=d.activation, help="hidden activation (default: relu)")
     net.add_argument("--output-activation", help="output activation (default: softmax / sigmoid / linear by task)")
-    net.add_argument("--dropout", type=_bounded(float, 0, 0.99), default=d.dropout, help="dropout rate after each hidden layer")
+    net.add_argument("--dropout", type=_bounded(float, 0, 0.99), default=d.dropout,
+                     help="dropout rate after each hidden layer")
     net.add_argument("--l1", type=_bounded(float, 0), default=d.l1, help="L1 penalty on the kernels")
     net.add_argument("--l2", type=_bounded(float, 0), default=d.l2, help="L2 penalty (l2/2 * sum w^2) on the kernels")
     fit = p.add_argument_group("training")
@@ -71,9 +75,11 @@ def _add_training_options(p):
                      help="early stopping patience on the validation loss (default: 10)")
     fit.add_argument("--validation-split", type=_bounded(float, 0, 0.9), default=d.validation_split,
                      help="fraction of the training data held out for early stopping (default: 0.1)")
-    fit.add_argument("--seed", type=COUNT, default=d.seed, help="seed of the split, weights and shuffling (default: 42)")
+    fit.add_argument("--seed", type=COUNT, default=d.seed,
+                     help="seed of the split, weights and shuffling (default: 42)")
     fit.add_argument("--device", choices=("cpu", "gpu", "cuda"), default=d.device,
-                     help="where to train: cpu (default) or gpu / cuda (an NVIDIA GPU through CuPy: pip install 'glassnet[gpu]')")
+                     help="where to train: cpu (default) or gpu / cuda (an NVIDIA GPU through CuPy: "
+                          "pip install 'glassnet[gpu]')")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 

@@ -96,7 +96,8 @@ def build_parser():
                        description="Serve the playground page on this machine: pick a data set and a network, "
                                    "watch it train, explain any point, export the model.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=_bounded(int, 0, 65535), default=8765, help="port (default: 8765; 0 picks a free one)")
+    p.add_argument("--port", type=_bounded(int, 0, 65535), default=8765,
+                   help="port (default: 8765; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the page in a browser")
     p.set_defaults(func=cmd_playground)
 

@@ -252,7 +252,8 @@ class Conv2DTranspose(Function):
             oh, ow = h * sh, wd * sw
             top, left = max(full[1] - oh, 0) // 2, max(full[2] - ow, 0) // 2
             self.crop = (top, left, oh, ow)
-            y = get_array_module(y).ascontiguousarray(y[:, top:top + oh, left:left + ow, :])  # (the epilogue writes it)
+            # a copy of the crop, not a view: the epilogue writes its output over it
+            y = get_array_module(y).ascontiguousarray(y[:, top:top + oh, left:left + ow, :])
         else:
             self.crop = None
         self.x, self.w, self.full, self.has_bias = x, w, full, b is not None

@@ -14,7 +14,7 @@ call: per step, z = (x_t W + b) + h_{t-1} U, the first term for all steps at onc
 before the call (``xw``), the second as plain loops (``add_product``: axpys over U's contiguous
 rows, which the compiler vectorises), then the gates and the state with the mask's carry. No
 backward factors are saved: they run under no_grad (``_RecurrentOp._sequence_kernel`` picks them
-by batch size); the NumPy loops in recurrent.py are the reference and
+by batch size); the NumPy loops in recurrent.py, lstm.py and gru.py are the reference and
 tests/test_recurrent_fused.py holds the two equal.
 
 Arguments: ``rows`` (T + 1, N, U + D + 1 [+ U]) as the stepwise path's, rows[t] = [h_{t-1}, x_t, 1
@@ -185,7 +185,7 @@ def lstm_step(z, rows, t, tc, masks):
     c = f c_prev + i g and h = o tanh(c) into rows[t + 1] (a masked row keeps its state) and
     tanh(c) (before the mask's carry) into tc (N, U). While a graph is recorded, z and tc are
     the op's saved gates[t] and tanh_c[t], from which recurrent_kernels.lstm_step_backward forms
-    its factors, as recurrent.py's reference does.
+    its factors, as lstm.py's reference does.
     """
     half, one = z.dtype.type(0.5), z.dtype.type(1)
     n, units = tc.shape

@@ -20,6 +20,7 @@ Whole buffers and the step index t are passed (not per-step views), so every cal
 same argument layouts and each kernel compiles once per dtype. ``one = z.dtype.type(1)``
 keeps float32 arithmetic in float32 (a bare ``1`` would promote it to float64).
 """
+import numpy as np
 
 from .. import kernels
 from ..kernels import prange
@@ -42,22 +43,33 @@ def lstm_step_backward(gy_h, gy_c, t, dh_next, dc_next, carry, masks, rows, gate
     one = dz.dtype.type(1)
     n, units = dh_next.shape
     width = rows.shape[2] - units  # the c columns
-    cells = gy_c.size > 0
+    saved = np.empty((n, 4 * units), gates.dtype)  # the step's gates, copied: dz may be the same memory
     for s in prange(n):  # (each row its own: the threads take rows)
-        m = masks[t, s]
+        m, dhs, dcs, cs, row = masks[t, s], dh_next[s], dc_next[s], carry[s], saved[s]
+        for j in range(4 * units):
+            row[j] = gates[t, s, j]
+        # NOTE: one-dimensional views of the row, not 3-D indexing, and the gates read from a copy (dz
+        # may be their buffer): the loop below then vectorises. dz over the gates, threaded: 48-58 us
+        # against 64-82 for 3-D indexing at 64 x 128, 75-82 against 118-124 at 64 x 256.
+        i, f, g, o = row[:units], row[units:2 * units], row[2 * units:3 * units], row[3 * units:]
+        di, df, dg, do = dz[t, s, :units], dz[t, s, units:2 * units], dz[t, s, 2 * units:3 * units], dz[t, s, 3 * units:]
+        gh, tc, c_prev = gy_h[s, t], tanh_c[t, s], rows[t, s, width:]
+        if gy_c.size > 0:
+            gc = gy_c[s, t]
+            for k in range(units):
+                dcs[k] = gc[k] + dcs[k]
         for k in range(units):
-            dh = gy_h[s, t, k] + dh_next[s, k] + carry[s, k]
-            dc = gy_c[s, t, k] + dc_next[s, k] if cells else dc_next[s, k]
-            carry[s, k] = (one - m) * dh
+            dh = gh[k] + dhs[k] + cs[k]
+            dc = dcs[k]
+            cs[k] = (one - m) * dh
             dh, dc_carry = m * dh, (one - m) * dc
-            i, f, g, o = gates[t, s, k], gates[t, s, units + k], gates[t, s, 2 * units + k], gates[t, s, 3 * units + k]
-            tc = tanh_c[t, s, k]
-            dct = dh * (o * (one - tc * tc)) + m * dc
-            dz[t, s, k] = i * (one - i) * g * dct
-            dz[t, s, units + k] = f * (one - f) * rows[t, s, width + k] * dct
-            dz[t, s, 2 * units + k] = (one - g * g) * i * dct
-            dz[t, s, 3 * units + k] = o * (one - o) * tc * dh
-            dc_next[s, k] = dct * f + dc_carry
+            ik, fk, gk, ok, tk = i[k], f[k], g[k], o[k], tc[k]
+            dct = dh * (ok * (one - tk * tk)) + m * dc
+            di[k] = ik * (one - ik) * gk * dct
+            df[k] = fk * (one - fk) * c_prev[k] * dct
+            dg[k] = (one - gk * gk) * ik * dct
+            do[k] = ok * (one - ok) * tk * dh
+            dcs[k] = dct * fk + dc_carry
 
 
 @kernels.jit(parallel=True, work=lambda gy, t, dh_next, *rest: 8 * dh_next.size)  # (four blocks of products)

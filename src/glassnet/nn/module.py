@@ -195,19 +195,12 @@ class Module:
 
         def visit(module, frozen_above):
             frozen_here = frozen_above or not module.trainable
-            children = []
-            for name, value in vars(module).items():  # as _named_members: own parameters, then children
+            for value in vars(module).values():  # as _named_members: own parameters, then the children's
                 if isinstance(value, Parameter):
                     found.setdefault(id(value), value)
                     if frozen_here:
                         frozen.add(id(value))
-                elif name.startswith("_"):
-                    continue
-                elif isinstance(value, Module):
-                    children.append(value)
-                elif isinstance(value, (list, tuple)):
-                    children += [item for item in value if isinstance(item, Module)]
-            for child in children:
+            for child in module.children():
                 visit(child, frozen_here)
 
         visit(self, False)

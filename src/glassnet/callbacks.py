@@ -211,7 +211,8 @@ class ReduceLROnPlateau(_Monitor):
         super().__init__(monitor, mode, min_delta)
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1); received: factor={factor!r}")
-        self.factor, self.patience, self.cooldown, self.min_lr, self.verbose = factor, patience, cooldown, min_lr, verbose
+        self.factor, self.patience, self.cooldown = factor, patience, cooldown
+        self.min_lr, self.verbose = min_lr, verbose
 
     def on_train_begin(self, logs=None):
         self.best, self.wait, self.cooldown_left = None, 0, 0

@@ -203,7 +203,8 @@ def load_csv(path, target, delimiter=","):
             x[:, j] = table[:, col].astype(np.float64)
         except ValueError:
             bad = next(k for k, v in enumerate(table[:, col]) if not _is_number(v))
-            raise ValueError(f"{path}, line {bad + 2}, column {header[col]!r}: {table[bad, col]!r} is not a number") from None
+            raise ValueError(f"{path}, line {bad + 2}, column {header[col]!r}: "
+                             f"{table[bad, col]!r} is not a number") from None
     raw = table[:, t]
     if all(_is_number(v) for v in raw):
         y = raw.astype(np.float64)

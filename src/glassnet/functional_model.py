@@ -157,7 +157,8 @@ class Functional(Model, functional=True):
         if isinstance(data, dict):
             unknown = [k for k in data if k not in names]
             if unknown:
-                raise ValueError(f"{what} dict keys {unknown} match no model {what[:-1] if what.endswith('s') else what}"
+                singular = what[:-1] if what.endswith("s") else what
+                raise ValueError(f"{what} dict keys {unknown} match no model {singular}"
                                  f"; the valid names are {names}")
             missing = [k for k in names if k not in data]
             if missing:

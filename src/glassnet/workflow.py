@@ -208,7 +208,8 @@ def tune(config, sizes):
         key = "val_accuracy" if "val_accuracy" in logs else "val_loss"
         best_epoch = int(np.argmax(logs[key]) if key == "val_accuracy" else np.argmin(logs[key]))
         rows.append({"hidden": units, "params": result.model.count_params(), key: logs[key][best_epoch],
-                     "test_loss": result.test["loss"], **{f"test_{k}": v for k, v in result.test.items() if k != "loss"},
+                     "test_loss": result.test["loss"],
+                     **{f"test_{k}": v for k, v in result.test.items() if k != "loss"},
                      "epochs": result.epochs_run, "seconds": result.seconds})
     key = "val_accuracy" if "val_accuracy" in rows[0] else "val_loss"
     pick = max if key == "val_accuracy" else min

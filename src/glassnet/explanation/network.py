@@ -101,7 +101,8 @@ def explain_network(model, x, y, learning_rate=0.1, digits=6, position=None, ste
                              heading=True)] + back + backward
         update += [line for line in lines if line.section == "update"]
     out = steps[-1].y
-    lines = forward + loss_lines(loss_fn, out, [str(k) for k in range(out.size)], t, digits, first=0) + backward + update
+    loss_part = loss_lines(loss_fn, out, [str(k) for k in range(out.size)], t, digits, first=0)
+    lines = forward + loss_part + backward + update
     for line in lines:
         if line.key == ("loss",):
             line.value = loss  # the library's own loss, as autograd computed it

@@ -217,7 +217,8 @@ def _mathml(text):
             parts.append(f"<mtext>&#160;{esc}&#160;</mtext>")
         elif kind == "frac":
             top, bottom = _FRACTION.match(tok).groups()
-            parts.append(f"<mfrac><mrow><mo>∂</mo>{_mathml(top)}</mrow><mrow><mo>∂</mo>{_mathml(bottom)}</mrow></mfrac>")
+            parts.append(f"<mfrac><mrow><mo>∂</mo>{_mathml(top)}</mrow>"
+                         f"<mrow><mo>∂</mo>{_mathml(bottom)}</mrow></mfrac>")
         elif kind == "num":
             parts.append(f"<mn>{esc}</mn>")
         elif kind == "name":

@@ -60,11 +60,14 @@ def explain_logistic(learning_rate=0.1, x=(3.0, 4.0), w=(0.01, 0.01), b=1.0, y=1
 
     # -- the three samples, vectorised ------------------------------------------------------------
     m = len(X3)
-    Z = X3 @ w + b
+    # NOTE: the sums in the order the page writes them, not as BLAS products (X3 @ w, X3.T @ dZ): a BLAS
+    # may fuse or reorder them, and then the last digit shown differs from the written sum's by machine
+    Z = X3[:, 0] * w[0] + X3[:, 1] * w[1] + b
     A = _sigmoid(Z)
     losses = -(Y3 * np.log(A) + (1 - Y3) * np.log(1 - A))
     dZ = A - Y3
-    dW, dB = X3.T @ dZ / m, float(dZ.mean())
+    dW = np.array([(X3[0, i] * dZ[0] + X3[1, i] * dZ[1] + X3[2, i] * dZ[2]) / m for i in range(2)])
+    dB = float((dZ[0] + dZ[1] + dZ[2]) / m)
     v = "vectorised"
     lines += [Line(v, "X", "", "", X3), Line(v, "Y", "", "", Y3)]
     lines.append(Line(v, "Z", "X·w + b", "", Z))

@@ -145,7 +145,8 @@ class Conv2DTranspose(_Conv):
     def forward(self, x):
         _expect_rank(self, x, 4, "(batch, height, width, channels)")
         if x.shape[-1] != self.kernel.shape[3]:
-            raise ValueError(f"Conv2DTranspose expects {self.kernel.shape[3]} input channels, got x with shape {x.shape}")
+            raise ValueError(f"Conv2DTranspose expects {self.kernel.shape[3]} input channels, "
+                             f"got x with shape {x.shape}")
         kind = activations.DENSE_FUSED.get(self.activation)  # the usual activations run inside the node
         op = ops.Conv2DTranspose(self.strides, self.padding, activation=kind)
         y = op(x, self.kernel) if self.bias is None else op(x, self.kernel, self.bias)

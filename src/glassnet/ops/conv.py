@@ -56,7 +56,8 @@ def scatter_windows(cols, shape, sh, sw, dh, dw):
     _, oh, ow, kh, kw, _ = cols.shape
     for i in range(kh):  # NOTE: a loop over kernel offsets, each a vectorised strided add
         for j in range(kw):
-            out[:, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += cols[:, :, :, i, j, :]
+            rows, columns = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            out[:, rows, columns, :] += cols[:, :, :, i, j, :]
     return out
 
 

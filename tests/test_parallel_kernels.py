@@ -147,6 +147,23 @@ def test_dense_bias_and_activation(kind, rows):
     _assert_threads_equal_serial(lambda: ops.Linear(activation=kind), [x, w, b])
 
 
+@pytest.mark.parametrize("kind", ["relu", "softmax", "linear"])
+def test_dense_bias_gradient_over_several_column_blocks(kind):
+    """Columns in two and a half blocks of kernels.COLUMNS: the threads take blocks, each column summed
+    over the rows in order, which are NumPy's own sums (the reference path's gz.sum(axis=0)) bit for bit."""
+    columns = 2 * kernels.COLUMNS + kernels.COLUMNS // 2
+    x, w, b = _data((37, 6), (6, columns), (columns,))
+    _assert_threads_equal_serial(lambda: ops.Linear(activation=kind), [x, w, b])
+    gy = np.random.default_rng(1).standard_normal((37, columns)).astype(np.float32)
+    y = np.maximum(x @ w + b, 0)
+    for on in (True, False):
+        with _threads(on):
+            gz, gb = np.empty_like(gy), np.zeros(columns, np.float32)
+            bias_activation._backward_kernel(gy, y, bias_activation.RELU, 0.0, gz, gb)
+        np.testing.assert_array_equal(gz, gy * (y > 0))
+        np.testing.assert_array_equal(gb, (gy * (y > 0)).sum(axis=0))
+
+
 @pytest.mark.parametrize("make", [lambda: nn.LSTM(6, return_sequences=True, seed=0),
                                   lambda: nn.LSTM(6, return_sequences=True, return_state=True, seed=0),
                                   lambda: nn.GRU(6, return_sequences=True, seed=0),

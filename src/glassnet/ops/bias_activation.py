@@ -188,6 +188,8 @@ def _backward_kernel(gy, y, code, alpha, gz, gb):
                 gz[i, j] = gy[i, j]
     for block in prange(-(-m // COLUMNS)):
         first, last = block * COLUMNS, min(m, (block + 1) * COLUMNS)
-        for i in range(n):
-            for j in range(first, last):
-                gb[j] += gz[i, j]
+        sums = gb[first:last]
+        for i in range(n):  # NOTE: 1-D views of the row's block (2-D indexing here did not vectorise)
+            row = gz[i, first:last]
+            for j in range(last - first):
+                sums[j] += row[j]

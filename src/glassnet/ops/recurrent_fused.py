@@ -192,15 +192,20 @@ def lstm_step(z, rows, t, tc, masks):
     width = rows.shape[2] - units  # the c columns
     for s in prange(n):  # (each row its own: the threads take rows)
         zs, tcs, m = z[s], tc[s], masks[t, s]
+        # NOTE: one-dimensional views (the gates' blocks, the states before and after), not 3-D indexing
+        # of rows: the loops vectorise. Threaded, 64 x 128: 43-44 against 53-66 us (min) a call.
+        zi, zf, zg, zo = zs[:units], zs[units:2 * units], zs[2 * units:3 * units], zs[3 * units:]
+        h_prev, c_prev = rows[t, s, :units], rows[t, s, width:]
+        h_new, c_new = rows[t + 1, s, :units], rows[t + 1, s, width:]
         tanh_inplace(zs)
         for k in range(units):
-            i, f = half + half * zs[k], half + half * zs[units + k]
-            zs[k], zs[units + k], zs[3 * units + k] = i, f, half + half * zs[3 * units + k]
-            tcs[k] = f * rows[t, s, width + k] + i * zs[2 * units + k]
-            rows[t + 1, s, width + k] = m * tcs[k] + (one - m) * rows[t, s, width + k]
+            i, f = half + half * zi[k], half + half * zf[k]
+            zi[k], zf[k], zo[k] = i, f, half + half * zo[k]
+            tcs[k] = f * c_prev[k] + i * zg[k]
+            c_new[k] = m * tcs[k] + (one - m) * c_prev[k]
         tanh_inplace(tcs)  # now tanh(c)
         for k in range(units):
-            rows[t + 1, s, k] = m * (zs[3 * units + k] * tcs[k]) + (one - m) * rows[t, s, k]
+            h_new[k] = m * (zo[k] * tcs[k]) + (one - m) * h_prev[k]
 
 
 @kernels.jit(parallel=True, work=_step_work, **kernels.VECTORISE)

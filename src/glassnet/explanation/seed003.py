@@ -66,8 +66,8 @@ def explain_logistic(learning_rate=0.1, x=(3.0, 4.0), w=(0.01, 0.01), b=1.0, y=1
     A = _sigmoid(Z)
     losses = -(Y3 * np.log(A) + (1 - Y3) * np.log(1 - A))
     dZ = A - Y3
-    dW = np.array([(X3[0, i] * dZ[0] + X3[1, i] * dZ[1] + X3[2, i] * dZ[2]) / m for i in range(2)])
-    dB = float((dZ[0] + dZ[1] + dZ[2]) / m)
+    dW = np.array([sum(X3[k, i] * dZ[k] for k in range(m)) / m for i in range(2)])  # (left to right)
+    dB = float(sum(dZ[k] for k in range(m)) / m)
     v = "vectorised"
     lines += [Line(v, "X", "", "", X3), Line(v, "Y", "", "", Y3)]
     lines.append(Line(v, "Z", "X·w + b", "", Z))

@@ -90,6 +90,7 @@ def test_narrow_columns_kept_for_the_backward_give_the_same_bits(monkeypatch, bi
     rng = np.random.default_rng(6)
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((7, 30, 31, 3), (3, 3, 3, 32), (32,)))
     made = []
+    monkeypatch.setattr(conv, "COLUMN_BLOCK_BYTES", conv.BLOCK_BYTES)  # (several blocks: see the assertion below)
     im2col = conv.conv_kernels.im2col
     monkeypatch.setattr(conv.conv_kernels, "im2col", lambda *args: (made.append(len(args[-1])), im2col(*args))[1])
     results = {}
@@ -99,7 +100,7 @@ def test_narrow_columns_kept_for_the_backward_give_the_same_bits(monkeypatch, bi
         results[keep] = _run("numba", lambda: ops.Conv2D((1, 1), "same", (1, 1), True), [x, w, b] if bias else [x, w])
         results[keep].append(sum(made))
     assert results[True][-1] == 7 * 30 * 31 and results[False][-1] == 2 * 7 * 30 * 31  # rows made
-    assert conv.block_rows(28, 4) < 7 * 30 * 31  # (several blocks)
+    assert conv.block_rows(28, 4, conv.COLUMN_BLOCK_BYTES) < 7 * 30 * 31  # (several blocks)
     for a, b_ in zip(results[True][:-1], results[False][:-1]):
         np.testing.assert_array_equal(a, b_)
 
@@ -108,7 +109,8 @@ def test_conv2d_in_blocks_of_rows_across_samples(monkeypatch):
     """Blocks of 64 rows, which split samples of 25 rows (and a last, shorter block): the columns made
     block by block give the reference's output and gradients."""
     monkeypatch.setattr(conv, "BLOCK_BYTES", 1)
-    assert conv.block_rows(28, 8) == 64
+    monkeypatch.setattr(conv, "COLUMN_BLOCK_BYTES", 1)
+    assert conv.block_rows(28, 8) == conv.block_rows(28, 8, conv.COLUMN_BLOCK_BYTES) == 64
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((5, 5, 5, 3)), rng.standard_normal((3, 3, 3, 2)), rng.standard_normal(2)
     _assert_paths_equal(lambda: ops.Conv2D((1, 1), "same", (1, 1), True), [x, w, b], np.float64)

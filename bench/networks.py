@@ -2,7 +2,7 @@
 LSTM inference latency at batch 1: glassnet against PyTorch eager on the same shapes.
 
 Run from the repository root:  python bench/networks.py [--quick] [--only cifar] [--rounds 3]
-[--threads 1 --clock thread] [--numpy-path]
+[--threads 1 --clock thread] [--numpy-path] [--pytorch-generic]
 Writes bench/results/networks.json and prints the table. Each step is a full
 forward, backward and Adam update (the latency rows: one predict call); the median
 over repeats after three warm-up steps. ``--only NAME`` runs the workloads whose name contains NAME.
@@ -16,6 +16,12 @@ them was seen to double PyTorch's LSTM step (9 ms alone, 19-40 ms interleaved).
 ``--rounds`` repeats the comparison, the competitors' processes interleaved within each
 round; on a loaded machine, ``--threads 1 --clock thread`` (CPU time of the stepping thread,
 one thread per library) is the measure least disturbed by the load.
+
+``--pytorch-generic`` adds PyTorch with oneDNN turned off (``torch.backends.mkldnn.enabled =
+False``) as "pytorch-generic": on x86 PyTorch eager runs its convolutions and LSTMs through
+oneDNN's fused primitives (a direct convolution; ``mkldnn_rnn_layer`` for the whole LSTM layer,
+forward and backward); without oneDNN it runs its own generic path, im2col and a product per
+step, as glassnet does. The ratios stay against PyTorch with oneDNN, its default.
 """
 import argparse
 import gc
@@ -259,7 +265,8 @@ def workloads(quick):
                                               lambda: lstm_latency_torch(50, 128))}
 
 
-COMPETITORS = ("glassnet", "glassnet-numpy", "pytorch")
+COMPETITORS = ("glassnet", "glassnet-numpy", "pytorch", "pytorch-generic")
+OPTIONAL = {"glassnet-numpy": "numpy_path", "pytorch-generic": "pytorch_generic"}  # competitor: run()'s flag
 CLOCKS = {"wall": time.perf_counter, "thread": time.thread_time, "process": time.process_time}
 THREAD_VARIABLES = ("BENCH_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -280,7 +287,8 @@ def measure(name, competitor, quick, repeats, threads=None, clock="wall"):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(quick=False, repeats=20, only="", rounds=1, threads=None, clock="wall", numpy_path=False):
+def run(quick=False, repeats=20, only="", rounds=1, threads=None, clock="wall", numpy_path=False,
+        pytorch_generic=False):
     """Each workload whose name contains ``only``, each competitor in its own process; ``rounds``
     times, the competitors interleaved within each round (a change of load hits all alike).
     ``quick`` (tiny shapes, once, to prove the script runs) runs all of a competitor's workloads
@@ -288,7 +296,8 @@ def run(quick=False, repeats=20, only="", rounds=1, threads=None, clock="wall", 
     names = [n for n in workloads(quick) if only in n]
     if not names:
         raise ValueError(f"no workload name contains {only!r}; the workloads: {', '.join(workloads(quick))}")
-    competitors = [c for c in COMPETITORS if numpy_path or c != "glassnet-numpy"]
+    flags = {"numpy_path": numpy_path, "pytorch_generic": pytorch_generic}
+    competitors = [c for c in COMPETITORS if c not in OPTIONAL or flags[OPTIONAL[c]]]
     runs = {(n, c): [] for n in names for c in competitors}
     loads = []
     for _ in range(1 if quick else rounds):
@@ -326,16 +335,17 @@ def run_one(name, competitor, quick, repeats, clock="wall"):
     Numba's cache or compiled), which are not training memory. glassnet's scratch arena is
     emptied with it, so that the measured instance allocates its scratch buffers afresh.
     """
-    if competitor == "pytorch":
+    if competitor.startswith("pytorch"):
         import torch  # noqa: PLC0415
 
         torch.set_num_threads(int(os.environ.get("BENCH_THREADS", 0)) or os.cpu_count() or 1)
+        torch.backends.mkldnn.enabled = competitor == "pytorch"  # (pytorch-generic: without oneDNN)
     if competitor == "glassnet-numpy":  # read once, when glassnet first asks: this process is fresh
         os.environ["GLASSNET_KERNELS"] = "numpy"
     make_ours, make_theirs = workloads(quick)[name]
-    make = make_theirs if competitor == "pytorch" else make_ours
+    make = make_theirs if competitor.startswith("pytorch") else make_ours
     make()()
-    if competitor != "pytorch":
+    if competitor.startswith("glassnet"):
         from glassnet.ops import workspace  # noqa: PLC0415
 
         workspace.clear()
@@ -367,12 +377,15 @@ def main(argv=None):
     parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
                         help="wall time, or CPU time of the calling thread (with --threads 1) or of the process")
     parser.add_argument("--numpy-path", action="store_true", help="glassnet with GLASSNET_KERNELS=numpy too")
+    parser.add_argument("--pytorch-generic", action="store_true",
+                        help="PyTorch without oneDNN too (its generic convolution and LSTM)")
     parser.add_argument("--competitor", choices=COMPETITORS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.competitor:  # a worker: one competitor on the workload named exactly --only
         print(json.dumps(run_worker(args.only, args.competitor, args.quick, args.repeats, args.clock)))
         return None
-    rows = run(args.quick, args.repeats, args.only, args.rounds, args.threads, args.clock, args.numpy_path)
+    rows = run(args.quick, args.repeats, args.only, args.rounds, args.threads, args.clock, args.numpy_path,
+               args.pytorch_generic)
     print(f"clock: {args.clock}, threads: {args.threads or 'library defaults'}, load average (1 min) before each "
           f"round: {', '.join(f'{x:.1f}' for x in rows[0]['loads'])}")
     print(f"{'workload':38} {'competitor':15} {'step (ms)':>10} {'min-max (ms)':>17} {'x torch':>8} "

@@ -111,3 +111,19 @@ def test_benchmark_suite_quick_mode_runs(tmp_path):
         assert name in result.stdout
     for name in ("mlp-quick.json", "mlp-quick.png", "networks-quick.json"):
         assert (tmp_path / name).exists()
+
+
+def test_conv_engines_and_pytorch_generic_run(tmp_path):
+    """bench/conv_engines.py --quick (conv 2 of the CNN: glassnet, its three products in NumPy and in
+    PyTorch, PyTorch's convolution with and without oneDNN) and bench/networks.py's PyTorch without
+    oneDNN ("pytorch-generic") on one quick workload."""
+    engines = subprocess.run([sys.executable, str(ROOT / "bench" / "conv_engines.py"), "--quick", "--out",
+                              str(tmp_path)], capture_output=True, text=True, timeout=240)
+    assert engines.returncode == 0, engines.stderr
+    for name in ("glassnet", "numpy", "torch-mm", "torch-conv", "torch-conv-generic", "weight-gradient product"):
+        assert name in engines.stdout
+    assert (tmp_path / "conv_engines.json").exists()
+    steps = subprocess.run([sys.executable, str(ROOT / "bench" / "networks.py"), "--quick", "--only", "gan",
+                            "--pytorch-generic", "--out", str(tmp_path)], capture_output=True, text=True, timeout=240)
+    assert steps.returncode == 0, steps.stderr
+    assert "pytorch-generic" in steps.stdout and "glassnet-numpy" not in steps.stdout

@@ -197,7 +197,7 @@ def main(argv=None):
 
 
 def _print_projection(projection):
-    print(f"\nprojection (ring all-reduce, weak scaling; strong: the global batch split over the machines)")
+    print("\nprojection (ring all-reduce, weak scaling; strong: the global batch split over the machines)")
     print(f"{'workload':32} {'network':20} {'machines':>8} {'allreduce ms':>12} {'samples/s':>10} "
           f"{'efficiency':>10} {'strong eff.':>11}")
     for r in projection:

@@ -35,6 +35,7 @@ import time
 import numpy as np
 
 from peak_memory import peak_growth_mib
+from summary import against
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -311,10 +312,7 @@ def run(quick=False, repeats=20, only="", rounds=1, threads=None, clock="wall", 
         torch_steps = [m["step_s"] for m in runs[name, "pytorch"]]
         for competitor in competitors:
             steps = [m["step_s"] for m in runs[name, competitor]]
-            ratios = [a / b for a, b in zip(steps, torch_steps)]
-            rows.append({"workload": name, "competitor": competitor, "step_s": statistics.median(steps),
-                         "min_s": min(steps), "max_s": max(steps), "ratio_to_pytorch": statistics.median(ratios),
-                         "ratio_min": min(ratios), "ratio_max": max(ratios),
+            rows.append({"workload": name, "competitor": competitor, **against(steps, torch_steps),
                          "peak_mib": statistics.median(m["peak_mib"] for m in runs[name, competitor]),
                          "runs_s": steps, "clock": clock, "threads": threads, "loads": loads})
     return rows

@@ -5,6 +5,8 @@ The device here is the strict array module (tests/strict_array.py): not NumPy, a
 as CuPy about mixing. tests/test_gpu.py runs the same on CuPy where a GPU is present.
 """
 import copy
+import importlib.util
+import pathlib
 import sys
 import types
 
@@ -118,3 +120,54 @@ def test_cupy_kernels_are_defined_where_cupy_imports():
     made = cupy_kernels.kernels()
     assert {name: (k.nin, k.nout) for name, k in made.items()} == {"adam": (7, 3), "adam_amsgrad": (7, 4)}
     assert not backend.is_cupy(np.zeros(1))
+
+
+def _bench_gpu():
+    """bench/gpu.py as a module."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "gpu.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _StandInCupy(types.ModuleType):
+    """CuPy's few calls that bench/gpu.py makes, over the strict array module (its arrays, its
+    functions): what ``import cupy`` gives in the test below."""
+
+    def __init__(self, synced):
+        super().__init__("strict")  # (glassnet treats its arrays as the strict module's, not as CuPy's)
+        device = types.SimpleNamespace(id=0, synchronize=lambda: synced.append(True))
+        runtime = types.SimpleNamespace(getDeviceCount=lambda: 1, runtimeGetVersion=lambda: 12040,
+                                        getDeviceProperties=lambda index: {"name": b"stand-in GPU"})
+        self.cuda = types.SimpleNamespace(runtime=runtime, Device=lambda: device)
+        self.__version__ = "stand-in"
+
+    def __getattr__(self, name):
+        return getattr(strict, name)
+
+    @staticmethod
+    def get_default_memory_pool():
+        return types.SimpleNamespace(total_bytes=lambda: 3 * 2**20)
+
+
+def test_gpu_benchmark_runs_glassnet_on_the_device_it_is_given(monkeypatch):
+    """bench/gpu.py's glassnet side with device "gpu", ``import cupy`` answered by a stand-in over
+    the strict array module: the model's weights and the data move there, every workload's step
+    runs, the device is synchronised after each timed step and its memory read. (Its PyTorch side
+    needs CUDA; ``--device cpu`` runs both sides: tests/test_speed_paths.py.)"""
+    synced = []
+    monkeypatch.setitem(sys.modules, "cupy", _StandInCupy(synced))
+    backend._cupy.cache_clear()
+    try:
+        bench = _bench_gpu()
+        model, x, _ = bench._glassnet_model("cnn", True, "gpu")
+        assert isinstance(x.data, StrictArray)
+        assert all(isinstance(p.data, StrictArray) for p in model.parameters())
+        for name in bench.WORKLOADS:
+            synced.clear()
+            result = bench.worker("glassnet", name, True, "gpu", repeats=2, warm_up=1)
+            assert result["memory_mib"] == 3.0 and result["step_s"] > 0 and len(synced) == 3, (name, result)
+        assert bench.device_line("gpu") == "device: stand-in GPU, CUDA runtime 12040, CuPy stand-in"
+    finally:
+        backend._cupy.cache_clear()  # (its cache holds successes: the stand-in must not outlive the test)

@@ -1,5 +1,6 @@
 """The fast paths keep exact semantics: packed optimizer updates, array inference,
 float32 end to end, and the benchmark suite runs (no timing is asserted)."""
+import json
 import pathlib
 import subprocess
 import sys
@@ -127,3 +128,16 @@ def test_conv_engines_and_pytorch_generic_run(tmp_path):
                             "--pytorch-generic", "--out", str(tmp_path)], capture_output=True, text=True, timeout=240)
     assert steps.returncode == 0, steps.stderr
     assert "pytorch-generic" in steps.stdout and "glassnet-numpy" not in steps.stdout
+
+
+def test_gpu_benchmark_runs_on_the_cpu(tmp_path):
+    """bench/gpu.py --device cpu --quick: both competitors on the three workloads, each in its own
+    process, on the CPU (where no GPU is; tests/test_devices.py runs its device path)."""
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), "--device", "cpu", "--quick", "--out",
+                             str(tmp_path)], capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("device: CPU")
+    rows = json.loads((tmp_path / "gpu-quick.json").read_text())
+    assert [(r["workload"], r["competitor"]) for r in rows] == [
+        (w, c) for w in ("wide mlp", "cnn", "lstm") for c in ("glassnet", "pytorch")]
+    assert all(r["step_s"] > 0 and r["memory_mib"] is None for r in rows)

@@ -1,6 +1,7 @@
 """The `glassnet` command's parser and entry point: each subcommand's options and the function it runs;
 an error is one line naming the command, never a traceback."""
 import argparse
+import gc
 import sys
 
 from .. import __version__
@@ -135,3 +136,27 @@ def main(argv=None):
             as err:
         print(f"glassnet {args.command}: error: {err}", file=sys.stderr)
         return 1
+
+
+def run():
+    """The ``glassnet`` program (its console script, and ``python -m glassnet``): ``main()`` in a
+    process that ends with it; returns the exit status.
+
+    NOTE: two settings of Python's garbage collector, for this process only (``main`` itself, which
+    programs and tests call in their own processes, leaves the collector alone):
+
+    - full collections (the third generation) run a tenth as often (its threshold 100, Python's 10):
+      each walks every object alive, and ``glassnet train``'s imports (scikit-learn, SciPy, Numba,
+      matplotlib: ~250,000 objects) set off four, 0.19 s in all, while training makes almost no
+      cyclic garbage (7 objects in three epochs of the digits network);
+    - before the process ends, the objects still alive are frozen (``gc.freeze``), so the last full
+      collection, at exit, does not walk them: the memory goes back to the system whole anyway.
+
+    ``glassnet train`` (defaults, warm Numba cache, five alternating runs): 2.62 s median with both,
+    2.75 s with the freeze alone; 2.81 s with the freeze against 3.28 s with neither.
+    """
+    first, second, third = gc.get_threshold()
+    gc.set_threshold(first, second, max(third, 100))
+    code = main()
+    gc.freeze()
+    return code

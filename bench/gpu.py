@@ -26,8 +26,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from summary import against  # noqa: E402
+from summary import against
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMPETITORS = ("glassnet", "pytorch")

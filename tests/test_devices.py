@@ -122,10 +122,11 @@ def test_cupy_kernels_are_defined_where_cupy_imports():
     assert not backend.is_cupy(np.zeros(1))
 
 
-def _bench_gpu():
-    """bench/gpu.py as a module."""
-    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "gpu.py"
-    spec = importlib.util.spec_from_file_location("bench_gpu", path)
+def _bench_gpu(monkeypatch):
+    """bench/gpu.py as a module (its folder on sys.path for this test, as when it runs as a script)."""
+    folder = pathlib.Path(__file__).resolve().parents[1] / "bench"
+    monkeypatch.syspath_prepend(str(folder))
+    spec = importlib.util.spec_from_file_location("bench_gpu", folder / "gpu.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -160,7 +161,7 @@ def test_gpu_benchmark_runs_glassnet_on_the_device_it_is_given(monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", _StandInCupy(synced))
     backend._cupy.cache_clear()
     try:
-        bench = _bench_gpu()
+        bench = _bench_gpu(monkeypatch)
         model, x, _ = bench._glassnet_model("cnn", True, "gpu")
         assert isinstance(x.data, StrictArray)
         assert all(isinstance(p.data, StrictArray) for p in model.parameters())

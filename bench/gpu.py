@@ -32,8 +32,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 COMPETITORS = ("glassnet", "pytorch")
 
 
-def _wide_mlp(quick):
-    return {"layers": (784, 1024, 1024, 10) if not quick else (20, 32, 32, 10), "batch": 512 if not quick else 16}
+# Each workload's shapes, full and --quick: the wide MLP's (layer sizes, batch), the CNN's (batch, image
+# size), the LSTM's (batch, steps, units); both competitors build from these.
+SHAPES = {"wide mlp": {False: ((784, 1024, 1024, 10), 512), True: ((20, 32, 32, 10), 16)},
+          "cnn": {False: (64, 28), True: (4, 10)},
+          "lstm": {False: (64, 50, 128), True: (4, 5, 8)}}
 
 
 def _glassnet_model(name, quick, device):
@@ -43,17 +46,16 @@ def _glassnet_model(name, quick, device):
 
     rng = np.random.default_rng(0)
     if name == "wide mlp":
-        spec = _wide_mlp(quick)
-        sizes, batch = spec["layers"], spec["batch"]
+        sizes, batch = SHAPES[name][quick]
         layers = [nn.Dense(n, activation="relu") for n in sizes[1:-1]] + [nn.Dense(sizes[-1], activation="softmax")]
         shape = (batch, sizes[0])
     elif name == "cnn":
-        batch, size = (64, 28) if not quick else (4, 10)
+        batch, size = SHAPES[name][quick]
         layers = [nn.Conv2D(32, 3, activation="relu"), nn.Conv2D(64, 3, activation="relu"), nn.MaxPooling2D(2),
                   nn.Flatten(), nn.Dense(10, activation="softmax")]
         shape = (batch, size, size, 1)
     else:  # lstm
-        batch, steps, units = (64, 50, 128) if not quick else (4, 5, 8)
+        batch, steps, units = SHAPES[name][quick]
         layers = [nn.LSTM(units), nn.Dense(10, activation="softmax")]
         shape = (batch, steps, 32)
     model = gn.Sequential(layers, seed=0)
@@ -82,22 +84,21 @@ def torch_step(name, quick, device):
     torch.manual_seed(0)
     dev = torch.device("cuda" if device != "cpu" else "cpu")
     if name == "wide mlp":
-        spec = _wide_mlp(quick)
-        sizes, batch = spec["layers"], spec["batch"]
+        sizes, batch = SHAPES[name][quick]
         modules = []
         for a, b in zip(sizes[:-2], sizes[1:-1]):
             modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
         net = torch.nn.Sequential(*modules, torch.nn.Linear(sizes[-2], sizes[-1]))
         shape = (batch, sizes[0])
     elif name == "cnn":
-        batch, size = (64, 28) if not quick else (4, 10)
+        batch, size = SHAPES[name][quick]
         flat = ((size - 4) // 2) ** 2 * 64
         net = torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3), torch.nn.ReLU(), torch.nn.Conv2d(32, 64, 3),
                                   torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
                                   torch.nn.Linear(flat, 10))
         shape = (batch, 1, size, size)
     else:  # lstm
-        batch, steps, units = (64, 50, 128) if not quick else (4, 5, 8)
+        batch, steps, units = SHAPES[name][quick]
 
         class Last(torch.nn.Module):
             def __init__(self):
@@ -124,7 +125,7 @@ def torch_step(name, quick, device):
     return step, torch.cuda.synchronize, lambda: torch.cuda.max_memory_allocated() / 2**20
 
 
-WORKLOADS = ("wide mlp", "cnn", "lstm")
+WORKLOADS = tuple(SHAPES)
 NAMES = {"wide mlp": "wide MLP 784-1024-1024-10, batch 512", "cnn": "CNN 28x28x1 conv 32 + conv 64, batch 64",
          "lstm": "LSTM 128 units, 50 steps, batch 64"}
 
